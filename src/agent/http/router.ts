@@ -1,0 +1,105 @@
+/**
+ * A small router: method plus a path pattern with `:name` segments. Enough for
+ * a versioned JSON API without a framework.
+ */
+
+import type { IncomingMessage } from 'node:http';
+import type { z } from 'zod';
+import { ApiError } from './api-error.js';
+import { parseJsonBody, readBody } from './json-body.js';
+
+/** What a handler sees of a request. */
+export interface ApiRequest {
+  /** The values of the pattern's `:name` segments, URL-decoded. */
+  readonly params: Readonly<Record<string, string>>;
+  /** The query string. */
+  readonly query: URLSearchParams;
+  /** Reads the body as JSON and validates it against `schema` (unknown fields are refused). */
+  json<T>(schema: z.ZodType<T>): Promise<T>;
+}
+
+/** What a handler answers: a status and a JSON body (none for 204). */
+export interface ApiResponse {
+  readonly status: number;
+  readonly body?: unknown;
+}
+
+/** Handles one route. */
+export type Handler = (request: ApiRequest) => Promise<ApiResponse> | ApiResponse;
+
+/** One route of the API. */
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly path: string;
+  readonly handler: Handler;
+}
+
+interface CompiledRoute extends Route {
+  readonly segments: readonly string[];
+}
+
+/** Matches requests to routes. */
+export class Router {
+  readonly #routes: CompiledRoute[];
+
+  constructor(routes: readonly Route[]) {
+    this.#routes = routes.map((route) => ({ ...route, segments: splitPath(route.path) }));
+  }
+
+  /** Every route, for listing and documentation. */
+  get routes(): readonly Route[] {
+    return this.#routes;
+  }
+
+  /** Finds the route for a request and runs it. Throws {@link ApiError} for no route. */
+  async dispatch(request: IncomingMessage): Promise<ApiResponse> {
+    const url = new URL(request.url ?? '/', 'http://agent.invalid');
+    const segments = splitPath(url.pathname);
+    const matching = this.#routes
+      .map((route) => ({ route, params: matchSegments(route.segments, segments) }))
+      .filter((match) => match.params !== undefined);
+    if (matching.length === 0) {
+      throw new ApiError(404, 'NOT_FOUND', `no such resource: ${url.pathname}`);
+    }
+    const found = matching.find((match) => match.route.method === request.method);
+    if (!found?.params) {
+      const allowed = matching.map((match) => match.route.method).join(', ');
+      throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${request.method ?? '?'} not allowed here; use ${allowed}`);
+    }
+    let body: Promise<Buffer> | undefined;
+    const apiRequest: ApiRequest = {
+      params: found.params,
+      query: url.searchParams,
+      json: async <T>(schema: z.ZodType<T>) => {
+        body ??= readBody(request);
+        return parseJsonBody(await body, request.headers['content-type'], schema);
+      },
+    };
+    return found.route.handler(apiRequest);
+  }
+}
+
+function splitPath(path: string): string[] {
+  return path.split('/').filter((segment) => segment.length > 0);
+}
+
+function matchSegments(
+  pattern: readonly string[],
+  actual: readonly string[],
+): Record<string, string> | undefined {
+  if (pattern.length !== actual.length) return undefined;
+  const params: Record<string, string> = {};
+  for (const [index, part] of pattern.entries()) {
+    const value = actual[index] ?? '';
+    if (part.startsWith(':')) {
+      try {
+        params[part.slice(1)] = decodeURIComponent(value);
+      } catch {
+        return undefined;
+      }
+    } else if (part !== value) {
+      return undefined;
+    }
+  }
+  return params;
+}
