@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 
 const expectedSince = JSON.parse(readFileSync('package.json', 'utf8')).contractVersion;
 
-const app = await Application.bootstrapWithPlugins({}, []);
+const app = await Application.bootstrapWithPlugins();
 const project = await app.convert();
 if (!project) {
   console.error('docs: TypeDoc could not convert the project');
@@ -26,7 +26,10 @@ for (const reflection of Object.values(project.reflections)) {
   if (!isTopLevelExport) continue;
   const comment = reflection.comment ?? reflection.signatures?.[0]?.comment;
   const since = comment?.blockTags.find((tag) => tag.tag === '@since');
-  const sinceText = since?.content.map((part) => part.text).join('').trim();
+  const sinceText = since?.content
+    .map((part) => part.text)
+    .join('')
+    .trim();
   if (sinceText !== expectedSince) {
     problems.push(
       `${reflection.getFriendlyFullName()}: ${since ? `@since is '${sinceText}'` : 'no @since tag'} (expected @since ${expectedSince})`,

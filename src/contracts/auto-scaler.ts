@@ -170,8 +170,8 @@ export interface ScaleInRequest {
 }
 
 /**
- * The outcome of a scale-out or scale-in. Build it with {@link ScalingResult.ok}
- * or {@link ScalingResult.error}.
+ * The outcome of a scale-out or scale-in. Build it with `ScalingResult.ok`
+ * or `ScalingResult.error`.
  *
  * @since 2.0.0
  */
@@ -212,7 +212,6 @@ export interface ScalingResult {
  * });
  * ```
  *
- * @namespace
  * @since 2.0.0
  */
 export const ScalingResult = Object.freeze({

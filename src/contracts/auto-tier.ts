@@ -274,7 +274,8 @@ export interface AutoTier {
    * Moves one piece of data between tiers. Emits `migration-started` when data starts to
    * move and `migration-completed` or `migration-failed` when it stops; a request refused
    * before anything moves emits only `migration-failed`. Migrating to the tier the data is
-   * already in succeeds without moving or deleting anything.
+   * already in succeeds without moving or deleting anything, and emits only
+   * `migration-completed`.
    *
    * @param request - The data and the two tiers.
    * @param options - Cancellation.

@@ -152,8 +152,9 @@ export interface P2PNetwork {
   /**
    * Subscribes to data other peers send to this node with
    * {@link P2PNetwork.sendToPeer} or {@link P2PNetwork.broadcast}. Requests
-   * go to the request handler instead, and a node does not receive its own
-   * broadcasts.
+   * go to the request handler instead. A node receives its own sends and
+   * broadcasts only when it is one of its own known peers (a loopback network,
+   * where it is the only peer).
    *
    * @param listener - Called with every message received.
    * @returns A disposer that removes the listener.
@@ -175,7 +176,9 @@ export interface P2PNetwork {
    * also announced as `peer-discovered` events.
    *
    * @param options - Cancellation.
-   * @returns Every known peer, not including this node.
+   * @returns Every known peer. This node is included only when it can address
+   *   itself as a peer (a loopback network, where it is the only peer);
+   *   networks that reach other nodes leave it out.
    */
   discoverPeers(options?: CallOptions): Promise<readonly PeerInfo[]>;
 
@@ -233,7 +236,9 @@ export interface GossipProtocol {
   spread(message: GossipMessage, options?: CallOptions): Promise<void>;
 
   /**
-   * The messages spread but not yet delivered to every known recipient.
+   * The messages spread but not yet delivered to every known recipient. This
+   * node is a recipient too: a message is delivered locally once at least one
+   * {@link GossipProtocol.onGossipReceived} subscriber has received it.
    *
    * @param options - Cancellation.
    * @returns The pending messages; empty when everything has been delivered.
@@ -241,8 +246,9 @@ export interface GossipProtocol {
   getPending(options?: CallOptions): Promise<readonly GossipMessage[]>;
 
   /**
-   * Subscribes to gossip arriving from other nodes. Each message id is delivered
-   * once; messages this node spread itself are not delivered to it.
+   * Subscribes to the gossip this node receives: messages spread by other nodes
+   * and by this node itself. Each message id is delivered once per node, to every
+   * subscriber present when the node delivers it.
    *
    * @param listener - Called with every new message received.
    * @returns A disposer that removes the listener.

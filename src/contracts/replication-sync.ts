@@ -139,7 +139,7 @@ export interface SyncRequest {
   readonly mode: SyncMode;
   /**
    * The names of the data sets to sync. Absent: every data set. An empty list syncs
-   * nothing (and succeeds with no items).
+   * nothing (and, when the target can be reached, succeeds with no items).
    */
   readonly dataSetFilter?: readonly string[];
   /**
@@ -300,7 +300,10 @@ export interface ConflictResolutionResult {
 export interface SyncEvent {
   /** What happened. */
   readonly eventType: SyncEventType;
-  /** The target node of the sync. */
+  /**
+   * The target node of the sync; empty (`''`) for the conflict events of a
+   * {@link ReplicationSync.resolveConflict} call, which concerns no sync.
+   */
   readonly targetNodeId: string;
   /** When it happened, in epoch milliseconds. */
   readonly timestamp: number;
@@ -325,8 +328,9 @@ export interface ReplicationSync {
   /**
    * Syncs with one target node. Emits `sync-started`, then `conflict-detected` (and, once
    * settled, `conflict-resolved`) for each conflicting key, then `sync-completed` or
-   * `sync-failed`. Conflicts are settled as the implementation is configured: resolved as
-   * by {@link ReplicationSync.resolveConflict}, or held for an operator.
+   * `sync-failed`. A sync refused before it starts (for example because the target cannot
+   * be reached) emits only `sync-failed`. Conflicts are settled as the implementation is
+   * configured: resolved as by {@link ReplicationSync.resolveConflict}, or held for an operator.
    *
    * @param request - The target, mode, and which changes to sync.
    * @param options - Cancellation.

@@ -20,7 +20,12 @@ describe('VectorClock', () => {
   it('merge is associative', () => {
     fc.assert(
       fc.property(clock, clock, clock, (a, b, c) => {
-        expect(a.merge(b).merge(c).compare(a.merge(b.merge(c)))).toBe('equal');
+        expect(
+          a
+            .merge(b)
+            .merge(c)
+            .compare(a.merge(b.merge(c))),
+        ).toBe('equal');
       }),
     );
   });

@@ -49,5 +49,9 @@ export function parseJsonBody<T>(
 }
 
 function tooLarge(): ApiError {
-  return new ApiError(413, 'PAYLOAD_TOO_LARGE', `request bodies are limited to ${MAX_BODY_BYTES} bytes`);
+  return new ApiError(
+    413,
+    'PAYLOAD_TOO_LARGE',
+    `request bodies are limited to ${MAX_BODY_BYTES} bytes`,
+  );
 }

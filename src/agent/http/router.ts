@@ -64,7 +64,11 @@ export class Router {
     const found = matching.find((match) => match.route.method === request.method);
     if (!found?.params) {
       const allowed = matching.map((match) => match.route.method).join(', ');
-      throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${request.method ?? '?'} not allowed here; use ${allowed}`);
+      throw new ApiError(
+        405,
+        'METHOD_NOT_ALLOWED',
+        `${request.method ?? '?'} not allowed here; use ${allowed}`,
+      );
     }
     let body: Promise<Buffer> | undefined;
     const apiRequest: ApiRequest = {

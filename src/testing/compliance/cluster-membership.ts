@@ -9,10 +9,7 @@ import type {
   ClusterMembership,
   ClusterMembershipEvent,
 } from '../../contracts/cluster-membership.js';
-import {
-  CLUSTER_NODE_ROLES,
-  CLUSTER_NODE_STATUSES,
-} from '../../contracts/cluster-membership.js';
+import { CLUSTER_NODE_ROLES, CLUSTER_NODE_STATUSES } from '../../contracts/cluster-membership.js';
 import type { ComplianceFactory } from './factory.js';
 import { withSubject } from './factory.js';
 

@@ -1,0 +1,42 @@
+/**
+ * The embedded defaults assembled into one node: zero configuration, one node,
+ * every contract honest about what one node can and cannot do.
+ */
+
+import { randomUUID } from 'node:crypto';
+import { InMemoryAutoGovernance } from '../inmemory/in-memory-auto-governance.js';
+import { InMemoryAutoScaler } from '../inmemory/in-memory-auto-scaler.js';
+import { InMemoryAutoTier } from '../inmemory/in-memory-auto-tier.js';
+import { InMemoryClusterMembership } from '../inmemory/in-memory-cluster-membership.js';
+import { InMemoryGossipProtocol } from '../inmemory/in-memory-gossip-protocol.js';
+import { InMemoryLoadBalancer } from '../inmemory/in-memory-load-balancer.js';
+import { InMemoryP2PNetwork } from '../inmemory/in-memory-p2p-network.js';
+import { InMemoryReplicationSync } from '../inmemory/in-memory-replication-sync.js';
+import type { EmbeddedOptions } from '../inmemory/options.js';
+import type { NodeServices } from './services.js';
+
+/** Options for {@link createEmbeddedServices}. */
+export interface EmbeddedServicesOptions extends EmbeddedOptions {
+  /** This node's id; defaults to `node-` and eight random hex digits. */
+  readonly nodeId?: string;
+}
+
+/** One embedded default per contract, sharing this node's id and clock. */
+export function createEmbeddedServices(options: EmbeddedServicesOptions = {}): NodeServices {
+  const nodeId = options.nodeId ?? `node-${randomUUID().slice(0, 8)}`;
+  const shared: EmbeddedOptions = {
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.onListenerError === undefined ? {} : { onListenerError: options.onListenerError }),
+  };
+  return {
+    mode: 'embedded',
+    membership: new InMemoryClusterMembership({ ...shared, nodeId }),
+    loadBalancer: new InMemoryLoadBalancer(shared),
+    network: new InMemoryP2PNetwork({ ...shared, peerId: nodeId }),
+    gossip: new InMemoryGossipProtocol({ ...shared, nodeId }),
+    autoScaler: new InMemoryAutoScaler(shared),
+    replication: new InMemoryReplicationSync({ ...shared, nodeId }),
+    autoTier: new InMemoryAutoTier(shared),
+    governance: new InMemoryAutoGovernance(shared),
+  };
+}

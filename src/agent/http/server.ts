@@ -1,0 +1,95 @@
+/**
+ * The agent's HTTP JSON API server: routes requests, answers errors as
+ * `{ "error": { "code", "message" } }`, and logs every request.
+ */
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { NodeServices } from '../services.js';
+import { toApiError } from './api-error.js';
+import { clusterRoutes } from './routes/cluster.js';
+import { governanceRoutes } from './routes/governance.js';
+import { loadBalancerRoutes } from './routes/load-balancer.js';
+import { peerRoutes } from './routes/peers.js';
+import { scalingRoutes } from './routes/scaling.js';
+import { syncRoutes } from './routes/sync.js';
+import { tierRoutes } from './routes/tiers.js';
+import { Router, type ApiResponse } from './router.js';
+
+/** What the API server needs. */
+export interface ApiServerOptions {
+  readonly services: NodeServices;
+  readonly logger: Logger;
+  /** The wall clock, in epoch milliseconds. */
+  readonly now: () => number;
+}
+
+/** Every route of the `/v1` API. */
+export function apiRouter(services: NodeServices, now: () => number): Router {
+  return new Router([
+    ...clusterRoutes(services, now),
+    ...loadBalancerRoutes(services, now),
+    ...peerRoutes(services),
+    ...scalingRoutes(services),
+    ...syncRoutes(services),
+    ...tierRoutes(services),
+    ...governanceRoutes(services),
+  ]);
+}
+
+/** Creates the HTTP server; the caller listens and closes. */
+export function createApiServer(options: ApiServerOptions): Server {
+  const router = apiRouter(options.services, options.now);
+  const { logger, now } = options;
+  return createServer((request, response) => {
+    const startedAt = now();
+    void handle(router, request, logger).then((answer) => {
+      send(response, answer);
+      logger.info(
+        {
+          method: request.method,
+          path: request.url,
+          status: answer.status,
+          durationMs: now() - startedAt,
+        },
+        'request',
+      );
+    });
+  });
+}
+
+async function handle(
+  router: Router,
+  request: IncomingMessage,
+  logger: Logger,
+): Promise<ApiResponse> {
+  try {
+    return await router.dispatch(request);
+  } catch (error) {
+    const apiError = toApiError(error);
+    if (apiError.status >= 500 && apiError.code === 'INTERNAL') {
+      logger.error({ err: error, method: request.method, path: request.url }, 'request failed');
+    }
+    // Drain what the client is still sending, so the connection stays usable.
+    request.resume();
+    return {
+      status: apiError.status,
+      body: { error: { code: apiError.code, message: apiError.message } },
+    };
+  }
+}
+
+function send(response: ServerResponse, answer: ApiResponse): void {
+  if (answer.body === undefined) {
+    response.writeHead(answer.status).end();
+    return;
+  }
+  const json = JSON.stringify(answer.body);
+  response
+    .writeHead(answer.status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(json),
+      'cache-control': 'no-store',
+    })
+    .end(json);
+}

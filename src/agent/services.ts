@@ -1,0 +1,27 @@
+/**
+ * The seven contracts a `dw` node runs, as one bundle. The HTTP API and the
+ * dashboard see only these contracts, so every implementation (embedded,
+ * native, adapter) plugs in the same way.
+ */
+
+import type { AutoGovernance } from '../contracts/auto-governance.js';
+import type { AutoScaler } from '../contracts/auto-scaler.js';
+import type { AutoTier } from '../contracts/auto-tier.js';
+import type { ClusterMembership } from '../contracts/cluster-membership.js';
+import type { LoadBalancerStrategy } from '../contracts/load-balancer.js';
+import type { GossipProtocol, P2PNetwork } from '../contracts/p2p-network.js';
+import type { ReplicationSync } from '../contracts/replication-sync.js';
+
+/** One implementation of each contract, assembled into a node. */
+export interface NodeServices {
+  /** Which implementation family this is, for logs and `/v1/node`: `embedded`, later `native`. */
+  readonly mode: string;
+  readonly membership: ClusterMembership;
+  readonly loadBalancer: LoadBalancerStrategy;
+  readonly network: P2PNetwork;
+  readonly gossip: GossipProtocol;
+  readonly autoScaler: AutoScaler;
+  readonly replication: ReplicationSync;
+  readonly autoTier: AutoTier;
+  readonly governance: AutoGovernance;
+}
