@@ -3,12 +3,18 @@
 //     every {@link} resolves, nothing public refers to something unexported.
 //  2. Every exported declaration carries `@since <CONTRACT_VERSION>`.
 // It fails (exit 1) listing each offender, so removing a comment or a tag breaks the build.
+//
+// Usage: node scripts/check-docs.mjs            (the entry points of typedoc.json)
+//        node scripts/check-docs.mjs file.ts…   (the test of this check, on its fixtures)
 import { Application, ReflectionKind } from 'typedoc';
 import { readFileSync } from 'node:fs';
 
 const expectedSince = JSON.parse(readFileSync('package.json', 'utf8')).contractVersion;
 
-const app = await Application.bootstrapWithPlugins();
+const entryPoints = process.argv.slice(2);
+const overrides =
+  entryPoints.length > 0 ? { entryPoints, options: 'test/fixtures/docs/typedoc.json' } : {};
+const app = await Application.bootstrapWithPlugins(overrides);
 const project = await app.convert();
 if (!project) {
   console.error('docs: TypeDoc could not convert the project');

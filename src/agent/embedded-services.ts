@@ -13,6 +13,7 @@ import { InMemoryLoadBalancer } from '../inmemory/in-memory-load-balancer.js';
 import { InMemoryP2PNetwork } from '../inmemory/in-memory-p2p-network.js';
 import { InMemoryReplicationSync } from '../inmemory/in-memory-replication-sync.js';
 import type { EmbeddedOptions } from '../inmemory/options.js';
+import { ThresholdScalingPolicy } from '../inmemory/threshold-scaling-policy.js';
 import type { NodeServices } from './services.js';
 
 /** Options for {@link createEmbeddedServices}. */
@@ -28,15 +29,33 @@ export function createEmbeddedServices(options: EmbeddedServicesOptions = {}): N
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.onListenerError === undefined ? {} : { onListenerError: options.onListenerError }),
   };
+  const membership = new InMemoryClusterMembership({ ...shared, nodeId });
   return {
     mode: 'embedded',
-    membership: new InMemoryClusterMembership({ ...shared, nodeId }),
+    membership,
     loadBalancer: new InMemoryLoadBalancer(shared),
     network: new InMemoryP2PNetwork({ ...shared, peerId: nodeId }),
     gossip: new InMemoryGossipProtocol({ ...shared, nodeId }),
-    autoScaler: new InMemoryAutoScaler(shared),
+    autoScaler: new InMemoryAutoScaler({
+      ...shared,
+      policies: [loadPolicy(() => membership.getMembers().length)],
+    }),
     replication: new InMemoryReplicationSync({ ...shared, nodeId }),
     autoTier: new InMemoryAutoTier(shared),
     governance: new InMemoryAutoGovernance(shared),
   };
+}
+
+/**
+ * The node's built-in scaling policy: scale out under sustained pressure on CPU,
+ * memory or storage; scale in only when CPU and memory are both quiet. The
+ * thresholds are the common starting points of cloud autoscalers.
+ */
+function loadPolicy(currentNodeCount: () => number): ThresholdScalingPolicy {
+  return new ThresholdScalingPolicy({
+    name: 'load',
+    scaleOutAbove: { cpuUsage: 80, memoryUsage: 85, storageUsage: 90 },
+    scaleInBelow: { cpuUsage: 20, memoryUsage: 30 },
+    currentNodeCount,
+  });
 }

@@ -151,7 +151,8 @@ export class InMemoryFederationNode implements FederationNode {
         throw new DistributedError('INVALID_ARGUMENT', 'data must be a Uint8Array');
       }
       const previous = this.#objects.get(request.objectId);
-      const usedAfter = this.#usedBytes - (previous?.data.byteLength ?? 0) + request.data.byteLength;
+      const usedAfter =
+        this.#usedBytes - (previous?.data.byteLength ?? 0) + request.data.byteLength;
       if (usedAfter > this.capacityBytes) {
         throw new DistributedError(
           'CAPACITY_EXCEEDED',

@@ -61,7 +61,7 @@ export class InMemoryLoadBalancer implements LoadBalancerStrategy {
 
   /**
    * @param options - Bounds; everything has a default.
-   * @throws {@link DistributedError} `INVALID_ARGUMENT` when `maxTrackedNodes` is not a positive integer.
+   * @throws A {@link DistributedError}: `INVALID_ARGUMENT` when `maxTrackedNodes` is not a positive integer.
    */
   constructor(options: InMemoryLoadBalancerOptions = {}) {
     const maxTrackedNodes = options.maxTrackedNodes ?? DEFAULT_MAX_TRACKED_NODES;
@@ -79,7 +79,7 @@ export class InMemoryLoadBalancer implements LoadBalancerStrategy {
    *
    * @param context - The candidate nodes.
    * @returns One of `context.availableNodes`.
-   * @throws {@link DistributedError} `NO_NODES_AVAILABLE` when there are no candidates;
+   * @throws A {@link DistributedError}: `NO_NODES_AVAILABLE` when there are no candidates;
    *   `NO_HEALTHY_NODES` when every candidate is dead or reported unhealthy;
    *   `INVALID_ARGUMENT` when `context.availableNodes` is not an array.
    */
@@ -128,7 +128,7 @@ export class InMemoryLoadBalancer implements LoadBalancerStrategy {
    *
    * @param nodeId - The node the report is about.
    * @param report - Its load and, optionally, its verdict.
-   * @throws {@link DistributedError} `INVALID_ARGUMENT` for an empty node id or a report
+   * @throws A {@link DistributedError}: `INVALID_ARGUMENT` for an empty node id or a report
    *   with negative, non-finite or out-of-range figures; nothing is recorded then.
    */
   reportNodeHealth(nodeId: string, report: NodeHealthReport): void {
@@ -137,7 +137,10 @@ export class InMemoryLoadBalancer implements LoadBalancerStrategy {
     }
     const problem = healthReportProblem(report);
     if (problem !== undefined) {
-      throw new DistributedError('INVALID_ARGUMENT', `invalid health report for '${nodeId}': ${problem}`);
+      throw new DistributedError(
+        'INVALID_ARGUMENT',
+        `invalid health report for '${nodeId}': ${problem}`,
+      );
     }
     const status = report.status ?? this.#reports.get(nodeId)?.status;
     const stored: NodeHealthReport = Object.freeze({

@@ -69,7 +69,7 @@ export class InMemoryP2PNetwork implements P2PNetwork {
 
   /**
    * @param options - This node's identity and limits; everything has a default.
-   * @throws {@link DistributedError} `INVALID_ARGUMENT` for an empty peer id, a port
+   * @throws A {@link DistributedError}: `INVALID_ARGUMENT` for an empty peer id, a port
    *   outside 0–65535, or a `maxMessageBytes` that is not a positive integer.
    */
   constructor(options: InMemoryP2PNetworkOptions = {}) {
@@ -153,7 +153,7 @@ export class InMemoryP2PNetwork implements P2PNetwork {
    * @param peerId - Must be {@link InMemoryP2PNetwork.localPeerId}.
    * @param data - The bytes to send.
    * @param options - Cancellation.
-   * @throws {@link DistributedError} `UNKNOWN_PEER` for any other peer id;
+   * @throws A {@link DistributedError}: `UNKNOWN_PEER` for any other peer id;
    *   `INVALID_ARGUMENT` when `data` is not a `Uint8Array` or is larger than
    *   {@link InMemoryP2PNetwork.maxMessageBytes}.
    */
@@ -172,7 +172,7 @@ export class InMemoryP2PNetwork implements P2PNetwork {
    *
    * @param data - The bytes to send.
    * @param options - Cancellation.
-   * @throws {@link DistributedError} `INVALID_ARGUMENT` when `data` is not a
+   * @throws A {@link DistributedError}: `INVALID_ARGUMENT` when `data` is not a
    *   `Uint8Array` or is larger than {@link InMemoryP2PNetwork.maxMessageBytes}.
    */
   async broadcast(data: Uint8Array, options?: CallOptions): Promise<void> {
@@ -192,7 +192,7 @@ export class InMemoryP2PNetwork implements P2PNetwork {
    * @param request - The request's bytes.
    * @param options - Cancellation.
    * @returns The bytes the handler resolved with.
-   * @throws {@link DistributedError} `UNKNOWN_PEER` for any other peer id;
+   * @throws A {@link DistributedError}: `UNKNOWN_PEER` for any other peer id;
    *   `NO_REQUEST_HANDLER` when no handler is installed; `INVALID_ARGUMENT` when
    *   `request` is not a `Uint8Array` or is too large, or the handler resolves
    *   with something other than a `Uint8Array`. A handler's own rejection is passed on.
@@ -217,9 +217,12 @@ export class InMemoryP2PNetwork implements P2PNetwork {
     const signal = options?.signal ?? new AbortController().signal;
     // Promise.resolve turns a handler that returns synchronously into a promise too.
     const reply = Promise.resolve(
-      handler(Object.freeze({ fromPeerId: this.localPeerId, data: copy, receivedAt: this.#now() }), {
-        signal,
-      }),
+      handler(
+        Object.freeze({ fromPeerId: this.localPeerId, data: copy, receivedAt: this.#now() }),
+        {
+          signal,
+        },
+      ),
     );
     const response = await raceAbort(reply, options?.signal);
     if (!(response instanceof Uint8Array)) {
@@ -245,7 +248,7 @@ export class InMemoryP2PNetwork implements P2PNetwork {
     if (peerId !== this.localPeerId) {
       throw new DistributedError(
         'UNKNOWN_PEER',
-        `peer '${String(peerId)}' is not known: this loopback network's only peer is ` +
+        `peer '${peerId}' is not known: this loopback network's only peer is ` +
           `'${this.localPeerId}'; configure a multi-node network to reach other peers`,
       );
     }
@@ -290,15 +293,10 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
       return;
     }
     signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
+    promise
+      .finally(() => {
         signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
+      })
+      .then(resolve, reject);
   });
 }

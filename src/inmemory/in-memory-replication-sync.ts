@@ -115,7 +115,10 @@ export class InMemoryReplicationSync implements ReplicationSync {
       );
     }
     if (!Number.isSafeInteger(this.maxTrackedTargets) || this.maxTrackedTargets < 1) {
-      throw new DistributedError('INVALID_ARGUMENT', 'maxTrackedTargets must be a positive integer');
+      throw new DistributedError(
+        'INVALID_ARGUMENT',
+        'maxTrackedTargets must be a positive integer',
+      );
     }
   }
 
@@ -135,10 +138,12 @@ export class InMemoryReplicationSync implements ReplicationSync {
    *   resolver that is not a function.
    */
   registerResolver(strategy: 'merge' | 'custom', resolver: ConflictResolver): Unsubscribe {
-    if (strategy !== 'merge' && strategy !== 'custom') {
+    // Callers may be untyped JavaScript: check the value, not only the type.
+    const given: unknown = strategy;
+    if (given !== 'merge' && given !== 'custom') {
       throw new DistributedError(
         'INVALID_ARGUMENT',
-        `resolvers are registered for 'merge' or 'custom', not '${String(strategy)}'`,
+        `resolvers are registered for 'merge' or 'custom', not '${String(given)}'`,
       );
     }
     if (typeof resolver !== 'function') {

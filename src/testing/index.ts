@@ -7,3 +7,9 @@
 
 export * from './compliance/factory.js';
 export * from './compliance/cluster-membership.js';
+export * from './compliance/load-balancer.js';
+export * from './compliance/p2p-network.js';
+export * from './compliance/auto-scaler.js';
+export * from './compliance/replication-sync.js';
+export * from './compliance/auto-tier.js';
+export * from './compliance/auto-governance.js';

@@ -243,7 +243,7 @@ describe('dw agent --dev HTTP API (real process)', () => {
       expectError(
         await call('POST', '/v1/governance/policies', {
           ...denyDeletes,
-          expression: 'operation==delete',
+          expression: 'verb=delete',
         }),
         400,
         'INVALID_POLICY_EXPRESSION',

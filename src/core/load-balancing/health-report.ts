@@ -31,7 +31,7 @@ export function healthReportProblem(report: NodeHealthReport): string | undefine
     }
   }
   if (report.status !== undefined && !HEALTH_STATUSES.includes(report.status)) {
-    return `status must be one of ${HEALTH_STATUSES.join(', ')}, got ${String(report.status)}`;
+    return `status must be one of ${HEALTH_STATUSES.join(', ')}, got '${report.status}'`;
   }
   return undefined;
 }

@@ -33,7 +33,7 @@ export function exclusionReason(
 
 /**
  * The nodes that may serve a request, in round-robin order: duplicates (same
- * `nodeId`) dropped, ineligible nodes removed, sorted by `nodeId`.
+ * `nodeId`) dropped (the first listing counts), ineligible nodes removed, sorted by `nodeId`.
  *
  * Sorting by id makes the rotation independent of the order in which callers
  * list the nodes, so two callers listing the same nodes differently still share
@@ -48,15 +48,15 @@ export function eligibleNodes(
   nodes: readonly ClusterNode[],
   verdictOf: (nodeId: string) => HealthStatus | undefined,
 ): ClusterNode[] {
-  const byId = new Map<string, ClusterNode>();
+  const seen = new Set<string>();
+  const eligible: ClusterNode[] = [];
   for (const node of nodes) {
-    if (byId.has(node.nodeId)) continue;
-    if (exclusionReason(node, verdictOf(node.nodeId)) !== undefined) continue;
-    byId.set(node.nodeId, node);
+    // The first listing of an id decides: a later duplicate cannot revive an excluded node.
+    if (seen.has(node.nodeId)) continue;
+    seen.add(node.nodeId);
+    if (exclusionReason(node, verdictOf(node.nodeId)) === undefined) eligible.push(node);
   }
-  return [...byId.values()].sort((a, b) =>
-    a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0,
-  );
+  return eligible.sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
 }
 
 /**

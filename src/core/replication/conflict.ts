@@ -121,7 +121,7 @@ export function resolvedConflictVersion(conflict: SyncConflict): VectorClock | u
  * finite non-negative timestamps, and versions (when present) that are `VectorClock`s.
  *
  * @param conflict - The conflict to check, from an untrusted caller.
- * @throws {@link DistributedError} `INVALID_ARGUMENT` naming the first malformed field.
+ * @throws A {@link DistributedError} with code `INVALID_ARGUMENT`, naming the first malformed field.
  * @since 2.0.0
  */
 export function validateSyncConflict(conflict: SyncConflict): void {
