@@ -7,7 +7,7 @@ const layers = {
   core: ['^src/contracts/', '^src/core/'],
   runtime: ['^src/contracts/', '^src/core/', '^src/runtime/'],
 };
-const implementationFolders = '^src/(inmemory|testing|native|adapters)/';
+const implementationFolders = '^src/(inmemory|loadbalancing|testing|native|adapters)/';
 
 module.exports = {
   forbidden: [
@@ -38,6 +38,20 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/core/' },
       to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'core-has-no-npm-dependencies',
+      comment: 'core/ is pure TypeScript: no npm packages',
+      severity: 'error',
+      from: { path: '^src/core/' },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer'] },
+    },
+    {
+      name: 'only-tests-use-the-compliance-suites',
+      comment: 'src/testing/ pulls in Vitest; nothing that ships to production may import it',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/testing/' },
+      to: { path: '^src/testing/' },
     },
     {
       name: 'runtime-imports-down-only',

@@ -17,13 +17,30 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
       '@typescript-eslint/no-confusing-void-expression': ['error', { ignoreArrowShorthand: true }],
-      // Core and contracts must stay deterministic: time and randomness come in as arguments.
-      'no-restricted-syntax': 'off',
     },
   },
   {
+    // Core and contracts must stay deterministic: time, timers and randomness come in as arguments.
     files: ['src/contracts/**/*.ts', 'src/core/**/*.ts'],
     rules: {
+      'no-restricted-globals': [
+        'error',
+        ...[
+          'setTimeout',
+          'setInterval',
+          'setImmediate',
+          'queueMicrotask',
+          'performance',
+          'process',
+        ].map((name) => ({ name, message: 'core is deterministic and free of I/O' })),
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'core is deterministic: take time as an argument',
+        },
+      ],
       'no-restricted-properties': [
         'error',
         {
@@ -56,6 +73,6 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
-    languageOptions: { globals: { console: 'readonly', process: 'readonly' } },
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly' } },
   },
 );

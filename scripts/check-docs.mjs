@@ -9,7 +9,9 @@
 import { Application, ReflectionKind } from 'typedoc';
 import { readFileSync } from 'node:fs';
 
-const expectedSince = JSON.parse(readFileSync('package.json', 'utf8')).contractVersion;
+const expectedSince = JSON.parse(
+  readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+).contractVersion;
 
 const entryPoints = process.argv.slice(2);
 const overrides =

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
 import { createApiServer } from './http/server.js';
+import type { ScalingBounds } from './http/routes/scaling.js';
 import type { NodeServices } from './services.js';
 
 /** Where the HTTP API listens. */
@@ -28,6 +29,8 @@ export interface AgentOptions {
   readonly http: ListenAddress;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** Cluster-size bounds for scaling decisions. */
+  readonly scalingBounds?: ScalingBounds;
 }
 
 /** A started agent. */
@@ -41,7 +44,12 @@ export interface RunningAgent {
 /** Starts the HTTP API over `services`. */
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const { services, logger } = options;
-  const server = createApiServer({ services, logger, now: options.now ?? Date.now });
+  const server = createApiServer({
+    services,
+    logger,
+    now: options.now ?? Date.now,
+    ...(options.scalingBounds === undefined ? {} : { scalingBounds: options.scalingBounds }),
+  });
   server.listen(options.http.port, options.http.host);
   await once(server, 'listening');
   const address = server.address() as AddressInfo;

@@ -10,7 +10,8 @@ import { pino } from 'pino';
 import { DEFAULT_HTTP_ADDRESS, startAgent } from '../agent/agent.js';
 import { createEmbeddedServices } from '../agent/embedded-services.js';
 import { CONTRACT_VERSION } from '../contracts/common.js';
-import { parseListenAddress } from './listen-address.js';
+import { DEFAULT_SCALING_BOUNDS } from '../agent/http/routes/scaling.js';
+import { parseCount, parseListenAddress, parseNodeId } from './option-parsers.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -41,7 +42,23 @@ program
     parseListenAddress,
     DEFAULT_HTTP_ADDRESS,
   )
-  .option('--node-id <id>', 'this node’s id (default: node- and eight random hex digits)')
+  .option(
+    '--node-id <id>',
+    'this node’s id: letters, digits, ".", "_" and "-" (default: node- and eight random hex digits)',
+    parseNodeId,
+  )
+  .option(
+    '--min-nodes <count>',
+    'the smallest cluster scaling decisions may aim for',
+    parseCount,
+    DEFAULT_SCALING_BOUNDS.minNodes,
+  )
+  .option(
+    '--max-nodes <count>',
+    'the largest cluster scaling decisions may aim for',
+    parseCount,
+    DEFAULT_SCALING_BOUNDS.maxNodes,
+  )
   .addOption(
     new Option('--log-level <level>', 'the lowest log level written')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal'])
@@ -52,6 +69,11 @@ program
       process.stderr.write(
         'dw agent: only the embedded single-node mode exists in this version; run `dw agent --dev`\n',
       );
+      process.exitCode = EXIT_USAGE;
+      return;
+    }
+    if (options.minNodes > options.maxNodes) {
+      process.stderr.write('dw agent: --min-nodes must not exceed --max-nodes\n');
       process.exitCode = EXIT_USAGE;
       return;
     }
@@ -71,6 +93,8 @@ interface AgentCommandOptions {
   readonly dev?: boolean;
   readonly http: { readonly host: string; readonly port: number };
   readonly nodeId?: string;
+  readonly minNodes: number;
+  readonly maxNodes: number;
   readonly logLevel: string;
 }
 
@@ -80,7 +104,12 @@ async function runAgent(options: AgentCommandOptions): Promise<void> {
     ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),
     onListenerError: (error) => logger.error({ err: error }, 'an event listener threw'),
   });
-  const agent = await startAgent({ services, http: options.http, logger });
+  const agent = await startAgent({
+    services,
+    http: options.http,
+    logger,
+    scalingBounds: { minNodes: options.minNodes, maxNodes: options.maxNodes },
+  });
   const stopOn = (signal: NodeJS.Signals): void => {
     process.once(signal, () => {
       agent.stop(signal).then(

@@ -295,7 +295,7 @@ export interface ScalingState {
   readonly targetNodeCount: number;
   /** Whether a scale-out or scale-in is in progress. */
   readonly isScaling: boolean;
-  /** The last scale-out or scale-in attempted, if any. */
+  /** The last scale-out or scale-in attempted, if any, whether or not it succeeded. */
   readonly lastAction?: ScalingAction;
   /** When the last action finished, in epoch milliseconds, if any. */
   readonly lastActionAt?: number;
@@ -334,8 +334,10 @@ export interface ScalingPolicy {
  * Evaluating never changes the cluster; only {@link AutoScaler.scaleOut} and
  * {@link AutoScaler.scaleIn} do. Those report failure in the returned
  * {@link ScalingResult} (with an `errorCode`, for example `NO_ACTUATOR` when
- * nothing can add or remove nodes, or `INVALID_ARGUMENT` for a malformed
- * request) rather than by rejecting; the promise rejects only when cancelled.
+ * nothing can add or remove nodes) rather than by rejecting. They reject only
+ * when cancelled, or with a {@link DistributedError} `INVALID_ARGUMENT` for a
+ * malformed request, which changes nothing and emits nothing (the same rule as
+ * {@link ReplicationSync.sync} and {@link AutoTier.migrate}).
  *
  * @since 2.0.0
  */

@@ -4,6 +4,8 @@
  * @packageDocumentation
  */
 
+import { DistributedError } from './errors.js';
+
 /**
  * Every outcome of comparing two vector clocks `a.compare(b)`.
  *
@@ -60,13 +62,20 @@ export class VectorClock {
    * Builds a clock from plain counters, for example ones decoded from JSON.
    *
    * @param counters - Node id to counter. Every counter must be a non-negative safe integer.
-   * @throws RangeError when a counter is negative, fractional or not a safe integer.
+   * @throws {@link DistributedError} `INVALID_ARGUMENT` when `counters` is not an object or a
+   *   counter is negative, fractional or not a safe integer.
    */
   static from(counters: Readonly<Record<string, number>>): VectorClock {
+    if (typeof counters !== 'object' || (counters as unknown) === null || Array.isArray(counters)) {
+      throw new DistributedError('INVALID_ARGUMENT', 'vector clock counters must be an object');
+    }
     const entries = Object.entries(counters);
     for (const [nodeId, counter] of entries) {
       if (!Number.isSafeInteger(counter) || counter < 0) {
-        throw new RangeError(`vector clock counter for '${nodeId}' must be a non-negative integer`);
+        throw new DistributedError(
+          'INVALID_ARGUMENT',
+          `vector clock counter for '${nodeId}' must be a non-negative integer`,
+        );
       }
     }
     return new VectorClock(Object.fromEntries(entries.filter(([, counter]) => counter > 0)));
@@ -81,8 +90,16 @@ export class VectorClock {
    * Returns a clock with `nodeId`'s counter one higher: the version after a write by `nodeId`.
    *
    * @param nodeId - The node that writes.
+   * @throws {@link DistributedError} `INVALID_ARGUMENT` when the counter is already
+   *   `Number.MAX_SAFE_INTEGER`, past which increments would stop advancing.
    */
   increment(nodeId: string): VectorClock {
+    if (this.get(nodeId) >= Number.MAX_SAFE_INTEGER) {
+      throw new DistributedError(
+        'INVALID_ARGUMENT',
+        `vector clock counter for '${nodeId}' cannot advance past Number.MAX_SAFE_INTEGER`,
+      );
+    }
     return new VectorClock(
       Object.fromEntries([
         ...Object.entries(this.counters).filter(([id]) => id !== nodeId),

@@ -114,6 +114,7 @@ export class InMemoryAutoScaler implements AutoScaler {
   registerPolicy(policy: ScalingPolicy): Unsubscribe {
     if (
       typeof policy !== 'object' ||
+      (policy as unknown) === null ||
       typeof policy.policyName !== 'string' ||
       policy.policyName === '' ||
       typeof policy.shouldScale !== 'function'
@@ -218,8 +219,8 @@ export class InMemoryAutoScaler implements AutoScaler {
   /**
    * Cannot add nodes: returns an error result with code `NO_ACTUATOR` that says
    * what a person must do instead, records the attempt as the last action, and
-   * emits `scaling-failed`. A malformed request returns an `INVALID_ARGUMENT`
-   * result instead, recording and emitting nothing.
+   * emits `scaling-failed`. A malformed request rejects with `INVALID_ARGUMENT`
+   * instead, recording and emitting nothing.
    *
    * @param request - How many nodes to add, and optionally their details.
    * @param options - Cancellation.
@@ -230,7 +231,7 @@ export class InMemoryAutoScaler implements AutoScaler {
     await Promise.resolve();
     options?.signal?.throwIfAborted();
     const problem = scaleOutRequestProblem(request);
-    if (problem !== undefined) return this.#invalid('scale-out', problem);
+    if (problem !== undefined) throw invalidRequest('scale-out', problem);
     const message =
       `no actuator configured: this embedded auto-scaler cannot provision nodes, so ` +
       `${request.requestedNodes} node(s) were not added. A person must start the new ` +
@@ -245,8 +246,8 @@ export class InMemoryAutoScaler implements AutoScaler {
   /**
    * Cannot remove nodes: returns an error result with code `NO_ACTUATOR` that says
    * what a person must do instead, records the attempt as the last action, and
-   * emits `scaling-failed`. A malformed request returns an `INVALID_ARGUMENT`
-   * result instead, recording and emitting nothing.
+   * emits `scaling-failed`. A malformed request rejects with `INVALID_ARGUMENT`
+   * instead, recording and emitting nothing.
    *
    * @param request - Which nodes to remove.
    * @param options - Cancellation.
@@ -257,7 +258,7 @@ export class InMemoryAutoScaler implements AutoScaler {
     await Promise.resolve();
     options?.signal?.throwIfAborted();
     const problem = scaleInRequestProblem(request);
-    if (problem !== undefined) return this.#invalid('scale-in', problem);
+    if (problem !== undefined) throw invalidRequest('scale-in', problem);
     const message =
       `no actuator configured: this embedded auto-scaler cannot stop nodes, so ` +
       `${request.nodeIds.join(', ')} ${request.nodeIds.length === 1 ? 'was' : 'were'} not removed. ` +
@@ -273,15 +274,6 @@ export class InMemoryAutoScaler implements AutoScaler {
    */
   getCurrentState(): ScalingState {
     return this.#state;
-  }
-
-  #invalid(action: ScalingAction, problem: string): ScalingResult {
-    return freezeResult(
-      ScalingResult.error('INVALID_ARGUMENT', `invalid ${action} request: ${problem}`, {
-        action,
-        previousNodeCount: this.#state.currentNodeCount,
-      }),
-    );
   }
 
   #fail(action: ScalingAction, message: string, nodeIds: readonly string[]): ScalingResult {
@@ -329,4 +321,8 @@ function copyMetrics(metrics: ScalingMetrics): ScalingMetrics {
 
 function freezeResult(result: ScalingResult): ScalingResult {
   return Object.freeze({ ...result, nodesAffected: Object.freeze([...result.nodesAffected]) });
+}
+
+function invalidRequest(action: ScalingAction, problem: string): DistributedError {
+  return new DistributedError('INVALID_ARGUMENT', `invalid ${action} request: ${problem}`);
 }

@@ -54,6 +54,8 @@ export class InMemoryClusterMembership implements ClusterMembership {
 
   /**
    * @param options - This node's identity; everything has a default.
+   * @throws {@link DistributedError} `INVALID_ARGUMENT` for an empty node id or address,
+   *   or a port outside 0–65535.
    */
   constructor(options: InMemoryClusterMembershipOptions = {}) {
     const resolved = resolveEmbeddedOptions(options);
@@ -62,6 +64,18 @@ export class InMemoryClusterMembership implements ClusterMembership {
     const nodeId = options.nodeId ?? `node-${randomUUID().slice(0, 8)}`;
     const address = options.address ?? '127.0.0.1';
     const port = options.port ?? 0;
+    if (typeof nodeId !== 'string' || nodeId === '') {
+      throw new DistributedError('INVALID_ARGUMENT', 'nodeId must be a non-empty string');
+    }
+    if (typeof address !== 'string' || address === '') {
+      throw new DistributedError('INVALID_ARGUMENT', 'address must be a non-empty string');
+    }
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+      throw new DistributedError(
+        'INVALID_ARGUMENT',
+        `port must be an integer in 0–65535, got ${port}`,
+      );
+    }
     this.#self = Object.freeze({
       nodeId,
       address,

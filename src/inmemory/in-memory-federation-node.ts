@@ -31,10 +31,15 @@ export interface InMemoryFederationNodeOptions extends EmbeddedOptions {
   readonly port?: number;
   /** The most bytes all objects together may hold. Defaults to 256 MiB. */
   readonly capacityBytes?: number;
+  /** The most objects the node may hold, whatever their size. Defaults to 100 000. */
+  readonly maxObjects?: number;
 }
 
 /** The default of {@link InMemoryFederationNodeOptions.capacityBytes}: 256 MiB. */
 const DEFAULT_CAPACITY_BYTES = 256 * 1024 * 1024;
+
+/** The default of {@link InMemoryFederationNodeOptions.maxObjects}. */
+const DEFAULT_MAX_OBJECTS = 100_000;
 
 interface StoredObject {
   readonly manifest: ObjectManifest;
@@ -56,6 +61,8 @@ export class InMemoryFederationNode implements FederationNode {
   readonly port: number;
   /** The most bytes all objects together may hold. */
   readonly capacityBytes: number;
+  /** The most objects the node may hold. */
+  readonly maxObjects: number;
   readonly #objects = new Map<string, StoredObject>();
   readonly #now: () => number;
   #usedBytes = 0;
@@ -69,6 +76,7 @@ export class InMemoryFederationNode implements FederationNode {
     this.address = options.address ?? '127.0.0.1';
     this.port = options.port ?? 0;
     this.capacityBytes = options.capacityBytes ?? DEFAULT_CAPACITY_BYTES;
+    this.maxObjects = options.maxObjects ?? DEFAULT_MAX_OBJECTS;
     this.#now = resolveEmbeddedOptions(options).now;
   }
 
@@ -159,9 +167,15 @@ export class InMemoryFederationNode implements FederationNode {
           `writing ${request.data.byteLength} bytes would exceed this node's capacity of ${this.capacityBytes} bytes`,
         );
       }
+      if (!previous && this.#objects.size >= this.maxObjects) {
+        throw new DistributedError(
+          'CAPACITY_EXCEEDED',
+          `this node already holds its maximum of ${this.maxObjects} objects`,
+        );
+      }
       const now = this.#now();
       const data = request.data.slice();
-      const manifest: ObjectManifest = {
+      const manifest: ObjectManifest = Object.freeze({
         objectId: request.objectId,
         sizeBytes: data.byteLength,
         sha256: createHash('sha256').update(data).digest('hex'),
@@ -170,7 +184,7 @@ export class InMemoryFederationNode implements FederationNode {
         metadata: Object.freeze({ ...request.metadata }),
         createdAt: previous?.manifest.createdAt ?? now,
         modifiedAt: now,
-      };
+      });
       this.#objects.set(request.objectId, { manifest, data });
       this.#usedBytes = usedAfter;
       return manifest;

@@ -34,6 +34,15 @@ describe('dw command line', () => {
     expect(result.stderr).toMatch(/expected host:port/);
   });
 
+  it('an invalid node id or scaling bound is a usage error', () => {
+    expect(runDw(['agent', '--dev', '--node-id', '']).status).toBe(2);
+    expect(runDw(['agent', '--dev', '--node-id', 'has space']).stderr).toMatch(/expected 1 to 128/);
+    expect(runDw(['agent', '--dev', '--max-nodes', '0']).status).toBe(2);
+    const inverted = runDw(['agent', '--dev', '--min-nodes', '5', '--max-nodes', '2']);
+    expect(inverted.status).toBe(2);
+    expect(inverted.stderr).toMatch(/--min-nodes must not exceed --max-nodes/);
+  });
+
   it('dw agent without --dev refuses honestly with exit 2', () => {
     const result = runDw(['agent']);
     expect(result.status).toBe(2);

@@ -1,7 +1,18 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgentProcess, type AgentProcess } from '../support/dw-process.js';
 
 let agent: AgentProcess;
+
+/** Sends one raw HTTP/1.1 request line, for targets that fetch() would normalise away. */
+async function rawRequest(requestLine: string): Promise<string> {
+  const { hostname: host, port } = new URL(agent.url);
+  const socket = connect(Number(port), host);
+  socket.end(`${requestLine}\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+  let answer = '';
+  for await (const chunk of socket) answer += String(chunk);
+  return answer;
+}
 
 async function call(
   method: string,
@@ -78,8 +89,8 @@ describe('dw agent --dev HTTP API (real process)', () => {
     expect(selected.json.node.nodeId).toBe('it-node');
     expectError(
       await call('POST', '/v1/load-balancer/select', { requestKey: 'k1', nodeIds: ['ghost'] }),
-      400,
-      'INVALID_REQUEST',
+      409,
+      'NOT_A_MEMBER',
     );
     const report = { cpuUsage: 99, memoryUsage: 50, activeConnections: 3, averageLatencyMs: 12 };
     const reported = await call('POST', '/v1/load-balancer/health-reports', {
@@ -114,10 +125,13 @@ describe('dw agent --dev HTTP API (real process)', () => {
       activeConnections: 5,
       queueDepth: 0,
     };
-    const decision = await call('POST', '/v1/scaling/evaluate', { metrics: hot, maxNodes: 5 });
+    // No bounds in the request: the agent's defaults (1 to 100 nodes) still let it recommend growth.
+    const decision = await call('POST', '/v1/scaling/evaluate', { metrics: hot });
     expect(decision.status).toBe(200);
     expect(decision.json.action).toBe('scale-out');
-    expect(decision.json.targetNodeCount).toBeGreaterThan(1);
+    expect(decision.json.targetNodeCount).toBe(2);
+    const capped = await call('POST', '/v1/scaling/evaluate', { metrics: hot, maxNodes: 1 });
+    expect(capped.json.action).toBe('no-action');
     const state = await call('GET', '/v1/scaling/state');
     expect(state.json).toMatchObject({ currentNodeCount: 1, isScaling: false });
     const scaleOut = await call('POST', '/v1/scaling/scale-out', {
@@ -262,6 +276,13 @@ describe('dw agent --dev HTTP API (real process)', () => {
         body: '{}',
       });
       expect(response.status).toBe(415);
+      expect((await response.json()).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    });
+
+    it('a request target that is not a plain path', async () => {
+      const answer = await rawRequest('GET //elsewhere.example/v1/health HTTP/1.1');
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer).toMatch(/INVALID_REQUEST/);
     });
 
     it('an oversized body', async () => {
@@ -286,5 +307,15 @@ describe('dw agent --dev HTTP API (real process)', () => {
     const messages = agent.logs.map((entry) => entry['msg']);
     expect(messages).toContain('agent stopping');
     expect(messages).toContain('agent stopped');
+  });
+});
+
+describe('dw agent --dev shutdown', () => {
+  it('stops gracefully on SIGINT with exit code 0', async () => {
+    const other = await startAgentProcess(['--dev', '--http', '127.0.0.1:0']);
+    expect((await fetch(`${other.url}/v1/health`)).status).toBe(200);
+    other.child.kill('SIGINT');
+    expect(await other.exited).toBe(0);
+    expect(other.logs.map((entry) => entry['msg'])).toContain('agent stopped');
   });
 });

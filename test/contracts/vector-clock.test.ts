@@ -83,10 +83,38 @@ describe('VectorClock', () => {
     expect(JSON.stringify(VectorClock.from({ a: 0, b: 2 }))).toBe('{"b":2}');
   });
 
-  it('rejects counters that are not non-negative integers', () => {
-    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
-      expect(() => VectorClock.from({ a: bad })).toThrow(RangeError);
+  it('rejects counters that are not non-negative integers, and non-objects', () => {
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '1', null]) {
+      expect(() => VectorClock.from({ a: bad as number })).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
     }
+    for (const bad of [null, [], 'a', 3]) {
+      expect(() => VectorClock.from(bad as never)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    }
+  });
+
+  it('decodes arbitrary JSON either to a clock or to INVALID_ARGUMENT, never anything else', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        try {
+          const decoded = VectorClock.from(value as never);
+          for (const counter of Object.values(decoded.counters)) {
+            expect(Number.isSafeInteger(counter) && counter > 0).toBe(true);
+          }
+        } catch (error) {
+          expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+        }
+      }),
+    );
+  });
+
+  it('refuses to advance a counter past Number.MAX_SAFE_INTEGER', () => {
+    const top = VectorClock.from({ a: Number.MAX_SAFE_INTEGER });
+    expect(() => top.increment('a')).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(top.increment('b').get('b')).toBe(1);
   });
 
   it('keeps a node id of "__proto__" as an ordinary counter', () => {

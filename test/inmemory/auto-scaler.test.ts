@@ -257,13 +257,15 @@ describe('InMemoryAutoScaler', () => {
     const scaler = new InMemoryAutoScaler();
     const events: ScalingEvent[] = [];
     scaler.onScalingEvent((event) => events.push(event));
-    const results = [
-      await scaler.scaleOut({ requestedNodes: 1.5, reason: 'x' }),
-      await scaler.scaleOut({ requestedNodes: 1, reason: 'x', nodes: [{ address: '', port: 1 }] }),
-      await scaler.scaleIn({ nodeIds: ['a', 'a'], reason: 'x' }),
-      await scaler.scaleIn({ nodeIds: ['a'], reason: 'x', drainTimeoutMs: -1 }),
+    const attempts = [
+      scaler.scaleOut({ requestedNodes: 1.5, reason: 'x' }),
+      scaler.scaleOut({ requestedNodes: 1, reason: 'x', nodes: [{ address: '', port: 1 }] }),
+      scaler.scaleIn({ nodeIds: ['a', 'a'], reason: 'x' }),
+      scaler.scaleIn({ nodeIds: ['a'], reason: 'x', drainTimeoutMs: -1 }),
     ];
-    for (const result of results) expect(result.errorCode).toBe('INVALID_ARGUMENT');
+    for (const attempt of attempts) {
+      await expect(attempt).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
     expect(events).toEqual([]);
     expect(scaler.getCurrentState().lastAction).toBeUndefined();
   });

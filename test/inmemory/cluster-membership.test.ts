@@ -64,6 +64,20 @@ describe('InMemoryClusterMembership', () => {
     expect(events[0]).toMatchObject({ timestamp: 5, reason: 'shutdown' });
   });
 
+  it('refuses an empty node id or address and an out-of-range port', () => {
+    for (const bad of [
+      { nodeId: '' },
+      { address: '' },
+      { port: -5 },
+      { port: 70_000 },
+      { port: 1.5 },
+    ]) {
+      expect(() => new InMemoryClusterMembership(bad)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    }
+  });
+
   it('reports listener errors to the configured hook', async () => {
     const reported: unknown[] = [];
     const failure = new Error('listener failure');

@@ -63,6 +63,24 @@ describe('InMemoryFederationNode', () => {
     expect(node.usedBytes).toBe(4);
   });
 
+  it('refuses a new object beyond maxObjects but still replaces existing ones', async () => {
+    const node = new InMemoryFederationNode({ nodeId: 'n1', maxObjects: 1 });
+    await node.write({ objectId: 'o', data: bytes('') });
+    expect(await codeOf(node.write({ objectId: 'p', data: bytes('') }))).toBe('CAPACITY_EXCEEDED');
+    await node.write({ objectId: 'o', data: bytes('x') });
+    expect((await node.getManifest('o'))?.sizeBytes).toBe(1);
+  });
+
+  it('hands out frozen manifests, so callers cannot change what is stored', async () => {
+    const node = new InMemoryFederationNode({ nodeId: 'n1' });
+    const manifest = await node.write({ objectId: 'o', data: bytes('abc') });
+    expect(Object.isFrozen(manifest)).toBe(true);
+    expect(() => {
+      (manifest as { sizeBytes: number }).sizeBytes = 999;
+    }).toThrow(TypeError);
+    expect((await node.getManifest('o'))?.sizeBytes).toBe(3);
+  });
+
   it('rejects every call once closed', async () => {
     const node = new InMemoryFederationNode({ nodeId: 'n1' });
     node.close();

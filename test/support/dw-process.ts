@@ -50,7 +50,13 @@ export async function startAgentProcess(args: readonly string[]): Promise<AgentP
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
-      const entry = JSON.parse(line) as Record<string, unknown>;
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        reject(new Error(`dw agent wrote a line that is not JSON: ${line}`));
+        return;
+      }
       logs.push(entry);
       if (entry['msg'] === 'agent listening') resolve(String(entry['url']));
     });

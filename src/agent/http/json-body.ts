@@ -31,7 +31,7 @@ export function parseJsonBody<T>(
   contentType: string | undefined,
   schema: z.ZodType<T>,
 ): T {
-  if (contentType !== undefined && !/^application\/json\b/i.test(contentType)) {
+  if (contentType !== undefined && !/^application\/json\s*(;|$)/i.test(contentType)) {
     throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'the request body must be application/json');
   }
   let parsed: unknown;

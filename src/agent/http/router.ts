@@ -22,6 +22,8 @@ export interface ApiRequest {
 export interface ApiResponse {
   readonly status: number;
   readonly body?: unknown;
+  /** Close the connection after answering (the request was not read to its end). */
+  readonly closeConnection?: boolean;
 }
 
 /** Handles one route. */
@@ -53,7 +55,7 @@ export class Router {
 
   /** Finds the route for a request and runs it. Throws {@link ApiError} for no route. */
   async dispatch(request: IncomingMessage): Promise<ApiResponse> {
-    const url = new URL(request.url ?? '/', 'http://agent.invalid');
+    const url = parseTarget(request.url);
     const segments = splitPath(url.pathname);
     const matching = this.#routes
       .map((route) => ({ route, params: matchSegments(route.segments, segments) }))
@@ -80,6 +82,21 @@ export class Router {
       },
     };
     return found.route.handler(apiRequest);
+  }
+}
+
+/**
+ * Parses the request target. Only origin-form targets (`/path?query`) are served;
+ * `//host/path` and absolute URLs would otherwise let a client name another host.
+ */
+function parseTarget(target: string | undefined): URL {
+  if (target === undefined || !target.startsWith('/') || target.startsWith('//')) {
+    throw new ApiError(400, 'INVALID_REQUEST', 'the request target must be a path starting with /');
+  }
+  try {
+    return new URL(target, 'http://agent.invalid');
+  } catch {
+    throw new ApiError(400, 'INVALID_REQUEST', 'the request target is not a valid path');
   }
 }
 

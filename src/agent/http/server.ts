@@ -11,7 +11,7 @@ import { clusterRoutes } from './routes/cluster.js';
 import { governanceRoutes } from './routes/governance.js';
 import { loadBalancerRoutes } from './routes/load-balancer.js';
 import { peerRoutes } from './routes/peers.js';
-import { scalingRoutes } from './routes/scaling.js';
+import { DEFAULT_SCALING_BOUNDS, scalingRoutes, type ScalingBounds } from './routes/scaling.js';
 import { syncRoutes } from './routes/sync.js';
 import { tierRoutes } from './routes/tiers.js';
 import { Router, type ApiResponse } from './router.js';
@@ -22,15 +22,21 @@ export interface ApiServerOptions {
   readonly logger: Logger;
   /** The wall clock, in epoch milliseconds. */
   readonly now: () => number;
+  /** Cluster-size bounds for scaling decisions; defaults to {@link DEFAULT_SCALING_BOUNDS}. */
+  readonly scalingBounds?: ScalingBounds;
 }
 
 /** Every route of the `/v1` API. */
-export function apiRouter(services: NodeServices, now: () => number): Router {
+export function apiRouter(
+  services: NodeServices,
+  now: () => number,
+  scalingBounds: ScalingBounds = DEFAULT_SCALING_BOUNDS,
+): Router {
   return new Router([
     ...clusterRoutes(services, now),
     ...loadBalancerRoutes(services, now),
     ...peerRoutes(services),
-    ...scalingRoutes(services),
+    ...scalingRoutes(services, scalingBounds),
     ...syncRoutes(services),
     ...tierRoutes(services),
     ...governanceRoutes(services),
@@ -39,7 +45,7 @@ export function apiRouter(services: NodeServices, now: () => number): Router {
 
 /** Creates the HTTP server; the caller listens and closes. */
 export function createApiServer(options: ApiServerOptions): Server {
-  const router = apiRouter(options.services, options.now);
+  const router = apiRouter(options.services, options.now, options.scalingBounds);
   const { logger, now } = options;
   return createServer((request, response) => {
     const startedAt = now();
@@ -70,12 +76,14 @@ async function handle(
     if (apiError.status >= 500 && apiError.code === 'INTERNAL') {
       logger.error({ err: error, method: request.method, path: request.url }, 'request failed');
     }
-    // Drain what the client is still sending, so the connection stays usable.
+    const body = { error: { code: apiError.code, message: apiError.message } };
+    if (apiError.status === 413) {
+      // Reading the rest of an oversized body would cost what the limit exists to prevent.
+      return { status: 413, body, closeConnection: true };
+    }
+    // Drain what the client is still sending (bounded by MAX_BODY_BYTES), so the connection stays usable.
     request.resume();
-    return {
-      status: apiError.status,
-      body: { error: { code: apiError.code, message: apiError.message } },
-    };
+    return { status: apiError.status, body };
   }
 }
 
@@ -85,11 +93,13 @@ function send(response: ServerResponse, answer: ApiResponse): void {
     return;
   }
   const json = JSON.stringify(answer.body);
-  response
-    .writeHead(answer.status, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(json),
-      'cache-control': 'no-store',
-    })
-    .end(json);
+  response.writeHead(answer.status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+    'cache-control': 'no-store',
+    ...(answer.closeConnection === true ? { connection: 'close' } : {}),
+  });
+  response.end(json, () => {
+    if (answer.closeConnection === true) response.socket?.destroy();
+  });
 }

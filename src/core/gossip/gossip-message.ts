@@ -17,7 +17,8 @@ import type { GossipMessage } from '../../contracts/p2p-network.js';
  * @since 2.0.0
  */
 export function gossipMessageProblem(message: GossipMessage): string | undefined {
-  if (typeof message !== 'object') return 'a gossip message must be an object';
+  if (typeof message !== 'object' || (message as unknown) === null)
+    return 'a gossip message must be an object';
   if (typeof message.messageId !== 'string' || message.messageId === '') {
     return 'messageId must be a non-empty string';
   }

@@ -39,7 +39,8 @@ export function scalingMetricsProblem(
   metrics: ScalingMetrics,
   label = 'metrics',
 ): string | undefined {
-  if (typeof metrics !== 'object') return `${label} must be an object`;
+  if (typeof metrics !== 'object' || (metrics as unknown) === null)
+    return `${label} must be an object`;
   for (const field of PERCENTAGES) {
     const value: unknown = metrics[field];
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 100) {
@@ -71,7 +72,8 @@ export function scalingMetricsProblem(
  * @since 2.0.0
  */
 export function scalingContextProblem(context: ScalingContext): string | undefined {
-  if (typeof context !== 'object') return 'the scaling context must be an object';
+  if (typeof context !== 'object' || (context as unknown) === null)
+    return 'the scaling context must be an object';
   for (const field of ['currentNodeCount', 'minNodes', 'maxNodes'] as const) {
     if (!isCount(context[field])) {
       return `${field} must be a non-negative integer, got ${String(context[field])}`;
@@ -83,7 +85,8 @@ export function scalingContextProblem(context: ScalingContext): string | undefin
   const problem = scalingMetricsProblem(context.metrics);
   if (problem !== undefined) return problem;
   if (context.nodeMetrics !== undefined) {
-    if (typeof context.nodeMetrics !== 'object') return 'nodeMetrics must be an object';
+    if (typeof context.nodeMetrics !== 'object' || (context.nodeMetrics as unknown) === null)
+      return 'nodeMetrics must be an object';
     for (const [nodeId, metrics] of Object.entries(context.nodeMetrics)) {
       const nodeProblem = scalingMetricsProblem(metrics, `nodeMetrics['${nodeId}']`);
       if (nodeProblem !== undefined) return nodeProblem;
@@ -101,7 +104,8 @@ export function scalingContextProblem(context: ScalingContext): string | undefin
  * @since 2.0.0
  */
 export function scalingDecisionProblem(decision: ScalingDecision): string | undefined {
-  if (typeof decision !== 'object') return 'a decision must be an object';
+  if (typeof decision !== 'object' || (decision as unknown) === null)
+    return 'a decision must be an object';
   if (!SCALING_ACTIONS.includes(decision.action)) {
     return `action must be one of ${SCALING_ACTIONS.join(', ')}, got '${decision.action}'`;
   }
@@ -122,7 +126,8 @@ export function scalingDecisionProblem(decision: ScalingDecision): string | unde
  * @since 2.0.0
  */
 export function scaleOutRequestProblem(request: ScaleOutRequest): string | undefined {
-  if (typeof request !== 'object') return 'a scale-out request must be an object';
+  if (typeof request !== 'object' || (request as unknown) === null)
+    return 'a scale-out request must be an object';
   if (!isCount(request.requestedNodes) || request.requestedNodes < 1) {
     return `requestedNodes must be a positive integer, got ${String(request.requestedNodes)}`;
   }
@@ -157,7 +162,8 @@ export function scaleOutRequestProblem(request: ScaleOutRequest): string | undef
  * @since 2.0.0
  */
 export function scaleInRequestProblem(request: ScaleInRequest): string | undefined {
-  if (typeof request !== 'object') return 'a scale-in request must be an object';
+  if (typeof request !== 'object' || (request as unknown) === null)
+    return 'a scale-in request must be an object';
   if (!Array.isArray(request.nodeIds) || request.nodeIds.length === 0) {
     return 'nodeIds must list at least one node';
   }

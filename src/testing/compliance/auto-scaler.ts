@@ -92,6 +92,9 @@ export function autoScalerCompliance(name: string, factory: ComplianceFactory<Au
         scalingContext({ metrics: { ...calm, cpuUsage: -5 } }),
         scalingContext({ metrics: { ...calm, memoryUsage: Number.NaN } }),
         scalingContext({ metrics: { ...calm, queueDepth: -1 } }),
+        // Callers in plain JavaScript, or decoding JSON, can pass anything.
+        null as unknown as ScalingContext,
+        scalingContext({ metrics: null as unknown as ScalingContext['metrics'] }),
       ];
       for (const bad of invalid) {
         const failure: unknown = await scaler.evaluate(bad).catch((error: unknown) => error);
@@ -102,17 +105,24 @@ export function autoScalerCompliance(name: string, factory: ComplianceFactory<Au
       expect(scaler.getCurrentState().lastDecision).toBeUndefined();
     });
 
-    test('a malformed scale request is an INVALID_ARGUMENT result, not a rejection', async (scaler) => {
-      const zero = await scaler.scaleOut({ requestedNodes: 0, reason: 'test' });
-      expect(zero).toMatchObject({ success: false, errorCode: 'INVALID_ARGUMENT' });
-      const mismatch = await scaler.scaleOut({
-        requestedNodes: 2,
-        reason: 'test',
-        nodes: [{ address: '10.0.0.9', port: 7000 }],
-      });
-      expect(mismatch).toMatchObject({ success: false, errorCode: 'INVALID_ARGUMENT' });
-      const none = await scaler.scaleIn({ nodeIds: [], reason: 'test' });
-      expect(none).toMatchObject({ success: false, errorCode: 'INVALID_ARGUMENT' });
+    test('a malformed scale request rejects with INVALID_ARGUMENT and emits nothing', async (scaler) => {
+      const events: ScalingEvent[] = [];
+      scaler.onScalingEvent((event) => events.push(event));
+      const before = scaler.getCurrentState();
+      const malformed = [
+        scaler.scaleOut({ requestedNodes: 0, reason: 'test' }),
+        scaler.scaleOut({
+          requestedNodes: 2,
+          reason: 'test',
+          nodes: [{ address: '10.0.0.9', port: 7000 }],
+        }),
+        scaler.scaleIn({ nodeIds: [], reason: 'test' }),
+      ];
+      for (const attempt of malformed) {
+        await expect(attempt).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      }
+      expect(events).toEqual([]);
+      expect(scaler.getCurrentState()).toEqual(before);
     });
 
     test('scale results and events agree', async (scaler) => {

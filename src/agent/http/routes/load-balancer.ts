@@ -31,7 +31,7 @@ export function loadBalancerRoutes(services: NodeServices, now: () => number): R
             (nodeId) => !members.some((m) => m.nodeId === nodeId),
           );
           if (unknown.length > 0) {
-            throw new ApiError(400, 'INVALID_REQUEST', `not members: ${unknown.join(', ')}`);
+            throw new ApiError(409, 'NOT_A_MEMBER', `not members: ${unknown.join(', ')}`);
           }
         }
         const node = await loadBalancer.selectNodeAsync({

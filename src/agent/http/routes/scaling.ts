@@ -5,8 +5,20 @@ import { resultResponse } from '../result-response.js';
 import type { Route } from '../router.js';
 import { scaleInBody, scaleOutBody, scalingEvaluateBody } from '../schemas.js';
 
+/** The cluster size the agent's scaling decisions stay within, unless a request says otherwise. */
+export interface ScalingBounds {
+  readonly minNodes: number;
+  readonly maxNodes: number;
+}
+
+/**
+ * The default bounds: at least one node, at most 100. A single node may still be
+ * told to scale out; whether anything can act on that is `scale-out`'s answer.
+ */
+export const DEFAULT_SCALING_BOUNDS: ScalingBounds = { minNodes: 1, maxNodes: 100 };
+
 /** Routes under `/v1/scaling`. */
-export function scalingRoutes(services: NodeServices): Route[] {
+export function scalingRoutes(services: NodeServices, bounds: ScalingBounds): Route[] {
   const { autoScaler, membership } = services;
   return [
     {
@@ -23,8 +35,8 @@ export function scalingRoutes(services: NodeServices): Route[] {
         const decision = await autoScaler.evaluate({
           metrics: body.metrics,
           currentNodeCount,
-          minNodes: body.minNodes ?? Math.min(1, currentNodeCount),
-          maxNodes: body.maxNodes ?? Math.max(currentNodeCount, 1),
+          minNodes: body.minNodes ?? bounds.minNodes,
+          maxNodes: body.maxNodes ?? bounds.maxNodes,
         });
         return { status: 200, body: decision };
       },
