@@ -64,7 +64,10 @@ export interface NodeHealthReport {
  * and health reported for each node.
  *
  * A node is excluded by health when the latest {@link NodeHealthReport} for it
- * has `status: 'unhealthy'`.
+ * has `status: 'unhealthy'`. When every candidate is excluded, a strategy either
+ * throws `NO_HEALTHY_NODES` or, if it has a panic threshold, routes to one of the
+ * candidates anyway (spreading load rather than failing every request); a
+ * strategy with a panic threshold may also do so when most candidates are excluded.
  *
  * @since 2.0.0
  */
@@ -81,7 +84,8 @@ export interface LoadBalancerStrategy {
    * @param context - The request and the candidate nodes.
    * @returns One of `context.availableNodes`.
    * @throws {@link DistributedError} `NO_NODES_AVAILABLE` when `context.availableNodes`
-   *   is empty; `NO_HEALTHY_NODES` when every candidate is excluded by health.
+   *   is empty; `NO_HEALTHY_NODES` when every candidate is excluded by health
+   *   (strategies without a panic threshold).
    */
   selectNode(context: LoadBalancerContext): ClusterNode;
 

@@ -276,7 +276,7 @@ describe('dw agent --dev HTTP API (real process)', () => {
         body: '{}',
       });
       expect(response.status).toBe(415);
-      expect((await response.json()).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+      expect(((await response.json()) as any).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     });
 
     it('a request target that is not a plain path', async () => {

@@ -1,17 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DistributedError } from '../../src/contracts/errors.js';
+import { rejectionCode } from '../../src/testing/compliance/error-code.js';
 import { InMemoryFederationNode } from '../../src/inmemory/in-memory-federation-node.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  return error instanceof DistributedError ? error.code : undefined;
-}
 
 describe('InMemoryFederationNode', () => {
   it('writes, describes and reads back ranges of an object', async () => {
@@ -44,17 +36,17 @@ describe('InMemoryFederationNode', () => {
   it('rejects bad reads with stable codes', async () => {
     const node = new InMemoryFederationNode({ nodeId: 'n1' });
     await node.write({ objectId: 'o', data: bytes('abc') });
-    expect(await codeOf(node.readRange('missing', 0, 1))).toBe('OBJECT_NOT_FOUND');
-    expect(await codeOf(node.readRange('o', 4, 1))).toBe('RANGE_NOT_SATISFIABLE');
-    expect(await codeOf(node.readRange('o', -1, 1))).toBe('INVALID_ARGUMENT');
-    expect(await codeOf(node.readRange('o', 0, 1.5))).toBe('INVALID_ARGUMENT');
+    expect(await rejectionCode(node.readRange('missing', 0, 1))).toBe('OBJECT_NOT_FOUND');
+    expect(await rejectionCode(node.readRange('o', 4, 1))).toBe('RANGE_NOT_SATISFIABLE');
+    expect(await rejectionCode(node.readRange('o', -1, 1))).toBe('INVALID_ARGUMENT');
+    expect(await rejectionCode(node.readRange('o', 0, 1.5))).toBe('INVALID_ARGUMENT');
     expect(await node.getManifest('missing')).toBeUndefined();
   });
 
   it('refuses a write over capacity and keeps the old object', async () => {
     const node = new InMemoryFederationNode({ nodeId: 'n1', capacityBytes: 4 });
     await node.write({ objectId: 'o', data: bytes('abc') });
-    expect(await codeOf(node.write({ objectId: 'p', data: bytes('de') }))).toBe(
+    expect(await rejectionCode(node.write({ objectId: 'p', data: bytes('de') }))).toBe(
       'CAPACITY_EXCEEDED',
     );
     expect(await node.getManifest('p')).toBeUndefined();
@@ -66,7 +58,9 @@ describe('InMemoryFederationNode', () => {
   it('refuses a new object beyond maxObjects but still replaces existing ones', async () => {
     const node = new InMemoryFederationNode({ nodeId: 'n1', maxObjects: 1 });
     await node.write({ objectId: 'o', data: bytes('') });
-    expect(await codeOf(node.write({ objectId: 'p', data: bytes('') }))).toBe('CAPACITY_EXCEEDED');
+    expect(await rejectionCode(node.write({ objectId: 'p', data: bytes('') }))).toBe(
+      'CAPACITY_EXCEEDED',
+    );
     await node.write({ objectId: 'o', data: bytes('x') });
     expect((await node.getManifest('o'))?.sizeBytes).toBe(1);
   });
@@ -85,6 +79,6 @@ describe('InMemoryFederationNode', () => {
     const node = new InMemoryFederationNode({ nodeId: 'n1' });
     node.close();
     expect(node.isActive).toBe(false);
-    expect(await codeOf(node.handshake())).toBe('CLOSED');
+    expect(await rejectionCode(node.handshake())).toBe('CLOSED');
   });
 });

@@ -12,8 +12,8 @@ import type {
   GovernanceEvent,
   GovernancePolicy,
 } from '../../contracts/auto-governance.js';
-import { DistributedError } from '../../contracts/errors.js';
 import type { ComplianceFactory } from './factory.js';
+import { rejectionCode } from './error-code.js';
 import { withSubject } from './factory.js';
 
 /**
@@ -53,15 +53,6 @@ export interface GovernanceComplianceExpressions {
   matchResource(resourceId: string): string;
   /** An expression the implementation cannot parse, so registering it fails. */
   readonly invalid: string;
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  const failure = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  expect(failure).toBeInstanceOf(DistributedError);
-  return (failure as DistributedError).code;
 }
 
 const read: GovernanceContext = {
@@ -166,7 +157,7 @@ export function autoGovernanceCompliance(
       const events: GovernanceEvent[] = [];
       governance.onGovernanceEvent((event) => events.push(event));
       const clash = policy('deny', 100, { policyId: first.policyId });
-      expect(await codeOf(governance.registerPolicy(clash))).toBe('POLICY_EXISTS');
+      expect(await rejectionCode(governance.registerPolicy(clash))).toBe('POLICY_EXISTS');
       expect(await governance.getActivePolicies()).toEqual([first]);
       expect((await governance.evaluate(read)).isAllowed).toBe(true);
       expect(events.map((event) => event.eventType)).not.toContain('policy-registered');
@@ -175,7 +166,7 @@ export function autoGovernanceCompliance(
     test('deregistering an unknown id is POLICY_NOT_FOUND and changes nothing', async (governance) => {
       const kept = policy('deny', 1);
       await governance.registerPolicy(kept);
-      expect(await codeOf(governance.deregisterPolicy('no-such-policy-6f1c'))).toBe(
+      expect(await rejectionCode(governance.deregisterPolicy('no-such-policy-6f1c'))).toBe(
         'POLICY_NOT_FOUND',
       );
       expect(await governance.getActivePolicies()).toEqual([kept]);
@@ -185,7 +176,7 @@ export function autoGovernanceCompliance(
       const events: GovernanceEvent[] = [];
       governance.onGovernanceEvent((event) => events.push(event));
       const bad = policy('deny', 1, { expression: expressions.invalid });
-      expect(await codeOf(governance.registerPolicy(bad))).toBe('INVALID_POLICY_EXPRESSION');
+      expect(await rejectionCode(governance.registerPolicy(bad))).toBe('INVALID_POLICY_EXPRESSION');
       expect(await governance.getActivePolicies()).toEqual([]);
       expect(events).toHaveLength(0);
     });
@@ -199,7 +190,7 @@ export function autoGovernanceCompliance(
         { ...policy('deny', 1), isEnabled: 'yes' },
       ];
       for (const bad of malformed) {
-        expect(await codeOf(governance.registerPolicy(bad as GovernancePolicy))).toBe(
+        expect(await rejectionCode(governance.registerPolicy(bad as GovernancePolicy))).toBe(
           'INVALID_ARGUMENT',
         );
       }
@@ -214,7 +205,7 @@ export function autoGovernanceCompliance(
         { ...read, metadata: { region: 7 } },
       ];
       for (const bad of malformed) {
-        expect(await codeOf(governance.evaluate(bad as GovernanceContext))).toBe(
+        expect(await rejectionCode(governance.evaluate(bad as GovernanceContext))).toBe(
           'INVALID_ARGUMENT',
         );
       }

@@ -12,21 +12,12 @@ import {
   type TierEvent,
   type TierMigrationRequest,
 } from '../../contracts/auto-tier.js';
-import { DistributedError } from '../../contracts/errors.js';
 import type { ComplianceFactory } from './factory.js';
+import { rejectionCode } from './error-code.js';
 import { withSubject } from './factory.js';
 
 /** A tier name no implementation has. */
 const UNKNOWN_TIER = 'no-such-tier-6f1c';
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  const failure = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  expect(failure).toBeInstanceOf(DistributedError);
-  return (failure as DistributedError).code;
-}
 
 const context = (dataKey: string, dataSizeBytes = 1024): TierEvaluationContext => ({
   dataKey,
@@ -102,7 +93,7 @@ export function autoTierCompliance(name: string, factory: ComplianceFactory<Auto
         { ...context('x'), dataSizeBytes: Number.NaN },
       ];
       for (const bad of malformed) {
-        expect(await codeOf(tier.evaluatePlacement(bad as TierEvaluationContext))).toBe(
+        expect(await rejectionCode(tier.evaluatePlacement(bad as TierEvaluationContext))).toBe(
           'INVALID_ARGUMENT',
         );
       }
@@ -164,7 +155,9 @@ export function autoTierCompliance(name: string, factory: ComplianceFactory<Auto
         { ...good, deleteFromSource: 'yes' },
       ];
       for (const bad of malformed) {
-        expect(await codeOf(tier.migrate(bad as TierMigrationRequest))).toBe('INVALID_ARGUMENT');
+        expect(await rejectionCode(tier.migrate(bad as TierMigrationRequest))).toBe(
+          'INVALID_ARGUMENT',
+        );
       }
       expect(events).toHaveLength(0);
     });

@@ -53,6 +53,21 @@ function codeOf(action: () => unknown): ErrorCode | 'no error' | 'not a Distribu
 }
 
 /**
+ * Options of {@link loadBalancerStrategyCompliance}: which of the behaviours the
+ * contract allows the implementation shows.
+ *
+ * @since 2.0.0
+ */
+export interface LoadBalancerComplianceOptions {
+  /**
+   * What selection does when every candidate is reported unhealthy:
+   * `NO_HEALTHY_NODES` (throw, the default) or `panic` (spread over the
+   * candidates anyway, returning one of them: a panic threshold).
+   */
+  readonly whenAllUnhealthy?: 'NO_HEALTHY_NODES' | 'panic';
+}
+
+/**
  * Registers the {@link LoadBalancerStrategy} compliance tests with Vitest. Call it
  * inside a test file; the factory gives each test a fresh strategy with no
  * health reports recorded.
@@ -66,12 +81,15 @@ function codeOf(action: () => unknown): ErrorCode | 'no error' | 'not a Distribu
  *
  * @param name - The implementation's name, shown in test titles.
  * @param factory - Makes a fresh strategy for each test.
+ * @param options - Which allowed behaviours the implementation shows.
  * @since 2.0.0
  */
 export function loadBalancerStrategyCompliance(
   name: string,
   factory: ComplianceFactory<LoadBalancerStrategy>,
+  options: LoadBalancerComplianceOptions = {},
 ): void {
+  const whenAllUnhealthy = options.whenAllUnhealthy ?? 'NO_HEALTHY_NODES';
   const test = (title: string, body: (subject: LoadBalancerStrategy) => Promise<void> | void) => {
     it(title, () => withSubject(factory, body));
   };
@@ -98,15 +116,29 @@ export function loadBalancerStrategyCompliance(
       expect((failure as DistributedError).code).toBe('NO_NODES_AVAILABLE');
     });
 
-    test('when every node is reported unhealthy it is NO_HEALTHY_NODES', async (strategy) => {
-      for (const candidate of nodes)
-        strategy.reportNodeHealth(candidate.nodeId, report('unhealthy'));
-      expect(codeOf(() => strategy.selectNode(context(nodes)))).toBe('NO_HEALTHY_NODES');
-      const failure: unknown = await strategy
-        .selectNodeAsync(context(nodes))
-        .catch((e: unknown) => e);
-      expect((failure as DistributedError).code).toBe('NO_HEALTHY_NODES');
-    });
+    if (whenAllUnhealthy === 'NO_HEALTHY_NODES') {
+      test('when every node is reported unhealthy it is NO_HEALTHY_NODES', async (strategy) => {
+        for (const candidate of nodes)
+          strategy.reportNodeHealth(candidate.nodeId, report('unhealthy'));
+        expect(codeOf(() => strategy.selectNode(context(nodes)))).toBe('NO_HEALTHY_NODES');
+        const failure: unknown = await strategy
+          .selectNodeAsync(context(nodes))
+          .catch((e: unknown) => e);
+        expect((failure as DistributedError).code).toBe('NO_HEALTHY_NODES');
+      });
+    } else {
+      test('when every node is reported unhealthy it still picks one of them (panic)', async (strategy) => {
+        for (const candidate of nodes)
+          strategy.reportNodeHealth(candidate.nodeId, report('unhealthy'));
+        const ids = nodes.map((candidate) => candidate.nodeId);
+        for (let i = 0; i < 10; i += 1) {
+          expect(ids).toContain(strategy.selectNode(context(nodes, `key-${i}`)).nodeId);
+          expect(ids).toContain(
+            (await strategy.selectNodeAsync(context(nodes, `key-${i}`))).nodeId,
+          );
+        }
+      });
+    }
 
     test('never picks a node whose latest report is unhealthy', (strategy) => {
       strategy.reportNodeHealth('node-b', report('unhealthy'));

@@ -13,18 +13,10 @@ import type {
   PeerMessage,
 } from '../../contracts/p2p-network.js';
 import type { ComplianceFactory } from './factory.js';
+import { rejectionCode } from './error-code.js';
 import { withSubject } from './factory.js';
 
 const UNKNOWN_PEER_ID = 'no-such-peer-5d2e';
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'no error';
-  } catch (error) {
-    return error instanceof DistributedError ? error.code : 'not a DistributedError';
-  }
-}
 
 /**
  * Registers the {@link P2PNetwork} compliance tests with Vitest. Call it inside a
@@ -80,16 +72,16 @@ export function p2pNetworkCompliance(name: string, factory: ComplianceFactory<P2
     });
 
     test('sending to an unknown peer is UNKNOWN_PEER', async (network) => {
-      expect(await codeOf(network.sendToPeer(UNKNOWN_PEER_ID, new Uint8Array([1])))).toBe(
+      expect(await rejectionCode(network.sendToPeer(UNKNOWN_PEER_ID, new Uint8Array([1])))).toBe(
         'UNKNOWN_PEER',
       );
     });
 
     test('requesting from an unknown peer is UNKNOWN_PEER', async (network) => {
       network.setRequestHandler(() => Promise.resolve(new Uint8Array([9])));
-      expect(await codeOf(network.requestFromPeer(UNKNOWN_PEER_ID, new Uint8Array([1])))).toBe(
-        'UNKNOWN_PEER',
-      );
+      expect(
+        await rejectionCode(network.requestFromPeer(UNKNOWN_PEER_ID, new Uint8Array([1]))),
+      ).toBe('UNKNOWN_PEER');
     });
 
     test('broadcast resolves even when peers cannot be reached', async (network) => {
@@ -153,27 +145,27 @@ export function p2pNetworkCompliance(name: string, factory: ComplianceFactory<P2
     });
 
     loopbackTest('a request to itself is answered by its handler', async (network) => {
-      expect(await codeOf(network.requestFromPeer(network.localPeerId, new Uint8Array([1])))).toBe(
-        'NO_REQUEST_HANDLER',
-      );
+      expect(
+        await rejectionCode(network.requestFromPeer(network.localPeerId, new Uint8Array([1]))),
+      ).toBe('NO_REQUEST_HANDLER');
       const remove = network.setRequestHandler((request) =>
         Promise.resolve(new Uint8Array([...request.data].map((byte) => byte * 2))),
       );
       const reply = await network.requestFromPeer(network.localPeerId, new Uint8Array([1, 2]));
       expect([...reply]).toEqual([2, 4]);
       remove();
-      expect(await codeOf(network.requestFromPeer(network.localPeerId, new Uint8Array([1])))).toBe(
-        'NO_REQUEST_HANDLER',
-      );
+      expect(
+        await rejectionCode(network.requestFromPeer(network.localPeerId, new Uint8Array([1]))),
+      ).toBe('NO_REQUEST_HANDLER');
     });
 
     loopbackTest('a handler rejection keeps its code', async (network) => {
       network.setRequestHandler(() =>
         Promise.reject(new DistributedError('OBJECT_NOT_FOUND', 'no such object')),
       );
-      expect(await codeOf(network.requestFromPeer(network.localPeerId, new Uint8Array([1])))).toBe(
-        'OBJECT_NOT_FOUND',
-      );
+      expect(
+        await rejectionCode(network.requestFromPeer(network.localPeerId, new Uint8Array([1]))),
+      ).toBe('OBJECT_NOT_FOUND');
     });
   });
 }
@@ -287,7 +279,8 @@ export function gossipProtocolCompliance(
         { ...message('m-payload'), payload: [1, 2] as unknown as Uint8Array },
         null as unknown as GossipMessage,
       ];
-      for (const bad of invalid) expect(await codeOf(gossip.spread(bad))).toBe('INVALID_ARGUMENT');
+      for (const bad of invalid)
+        expect(await rejectionCode(gossip.spread(bad))).toBe('INVALID_ARGUMENT');
       expect(await gossip.getPending()).toHaveLength(0);
     });
 

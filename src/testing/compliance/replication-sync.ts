@@ -5,7 +5,6 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { DistributedError } from '../../contracts/errors.js';
 import {
   CONFLICT_RESOLUTION_STRATEGIES,
   SYNC_MODES,
@@ -16,21 +15,13 @@ import {
 } from '../../contracts/replication-sync.js';
 import { VectorClock } from '../../contracts/vector-clock.js';
 import type { ComplianceFactory } from './factory.js';
+import { rejectionCode } from './error-code.js';
 import { withSubject } from './factory.js';
 
 /** A node id no test environment has. */
 const UNKNOWN_NODE = 'no-such-node-6f1c';
 
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  const failure = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  expect(failure).toBeInstanceOf(DistributedError);
-  return (failure as DistributedError).code;
-}
 
 /**
  * Registers the {@link ReplicationSync} compliance tests with Vitest.
@@ -112,7 +103,7 @@ export function replicationSyncCompliance(
         { targetNodeId: UNKNOWN_NODE, mode: 'online', sinceTimestamp: -1 },
       ];
       for (const request of malformed) {
-        expect(await codeOf(sync.sync(request as SyncRequest))).toBe('INVALID_ARGUMENT');
+        expect(await rejectionCode(sync.sync(request as SyncRequest))).toBe('INVALID_ARGUMENT');
       }
       expect(events).toHaveLength(0);
       expect((await sync.getSyncStatus(UNKNOWN_NODE)).state).toBe('idle');
@@ -188,7 +179,9 @@ export function replicationSyncCompliance(
         { ...conflict, localVersion: { 'node-a': 1 } },
       ];
       for (const bad of malformed) {
-        expect(await codeOf(sync.resolveConflict(bad as SyncConflict))).toBe('INVALID_ARGUMENT');
+        expect(await rejectionCode(sync.resolveConflict(bad as SyncConflict))).toBe(
+          'INVALID_ARGUMENT',
+        );
       }
       expect(events).toHaveLength(0);
     });
