@@ -1,6 +1,8 @@
 /** Every benchmark suite, by name. */
 
 import type { BenchSuite } from './harness.js';
+import { lbSuite } from './lb/index.js';
+import { simSuite } from './sim.js';
 
 /** The registered suites; `npm run bench -- <name>` runs one. */
-export const suites: readonly BenchSuite[] = [];
+export const suites: readonly BenchSuite[] = [lbSuite, simSuite];

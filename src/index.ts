@@ -1,9 +1,10 @@
 /**
- * The DataWarehouse distributed SDK: the seven contracts, the shared types, and
- * the embedded single-node defaults.
+ * The DataWarehouse distributed SDK: the seven contracts, the shared types, the
+ * embedded single-node defaults and the load-balancing strategies.
  *
  * @packageDocumentation
  */
 
 export * from './contracts/index.js';
 export * from './inmemory/index.js';
+export * from './loadbalancing/index.js';

@@ -13,6 +13,7 @@ import { InMemoryLoadBalancer } from '../inmemory/in-memory-load-balancer.js';
 import { InMemoryP2PNetwork } from '../inmemory/in-memory-p2p-network.js';
 import { InMemoryReplicationSync } from '../inmemory/in-memory-replication-sync.js';
 import type { EmbeddedOptions } from '../inmemory/options.js';
+import { createLoadBalancer } from '../loadbalancing/factory.js';
 import { ThresholdScalingPolicy } from '../inmemory/threshold-scaling-policy.js';
 import type { NodeServices } from './services.js';
 
@@ -20,6 +21,11 @@ import type { NodeServices } from './services.js';
 export interface EmbeddedServicesOptions extends EmbeddedOptions {
   /** This node's id; defaults to `node-` and eight random hex digits. */
   readonly nodeId?: string;
+  /**
+   * A load-balancing strategy by name (see `LOAD_BALANCER_NAMES`); defaults to the
+   * embedded round robin.
+   */
+  readonly loadBalancer?: string;
 }
 
 /** One embedded default per contract, sharing this node's id and clock. */
@@ -33,7 +39,13 @@ export function createEmbeddedServices(options: EmbeddedServicesOptions = {}): N
   return {
     mode: 'embedded',
     membership,
-    loadBalancer: new InMemoryLoadBalancer(shared),
+    loadBalancer:
+      options.loadBalancer === undefined
+        ? new InMemoryLoadBalancer(shared)
+        : createLoadBalancer(
+            options.loadBalancer,
+            shared.now === undefined ? {} : { now: shared.now },
+          ),
     network: new InMemoryP2PNetwork({ ...shared, peerId: nodeId }),
     gossip: new InMemoryGossipProtocol({ ...shared, nodeId }),
     autoScaler: new InMemoryAutoScaler({

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { DEFAULT_HTTP_ADDRESS, startAgent } from '../agent/agent.js';
 import { createEmbeddedServices } from '../agent/embedded-services.js';
 import { CONTRACT_VERSION } from '../contracts/common.js';
+import { LOAD_BALANCER_NAMES } from '../loadbalancing/factory.js';
 import { DEFAULT_SCALING_BOUNDS } from '../agent/http/routes/scaling.js';
 import { parseCount, parseListenAddress, parseNodeId } from './option-parsers.js';
 
@@ -60,6 +61,12 @@ program
     DEFAULT_SCALING_BOUNDS.maxNodes,
   )
   .addOption(
+    new Option(
+      '--lb <algorithm>',
+      'the load-balancing strategy (default: the embedded round robin)',
+    ).choices(LOAD_BALANCER_NAMES),
+  )
+  .addOption(
     new Option('--log-level <level>', 'the lowest log level written')
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal'])
       .default('info'),
@@ -95,6 +102,7 @@ interface AgentCommandOptions {
   readonly nodeId?: string;
   readonly minNodes: number;
   readonly maxNodes: number;
+  readonly lb?: string;
   readonly logLevel: string;
 }
 
@@ -102,6 +110,7 @@ async function runAgent(options: AgentCommandOptions): Promise<void> {
   const logger = pino({ level: options.logLevel, base: { service: 'dw' } });
   const services = createEmbeddedServices({
     ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),
+    ...(options.lb === undefined ? {} : { loadBalancer: options.lb }),
     onListenerError: (error) => logger.error({ err: error }, 'an event listener threw'),
   });
   const agent = await startAgent({

@@ -18,7 +18,7 @@ import {
 import { LatencyBasedLoadBalancer } from './latency-based-load-balancer.js';
 import { LeastRequestLoadBalancer } from './least-request-load-balancer.js';
 import type { PoolView } from './node-pool.js';
-import type { LoadBalancerSnapshot } from './observed-load-balancer.js';
+import type { ActiveStrategy } from './observed-load-balancer.js';
 import { PooledLoadBalancer, type PooledLoadBalancerOptions } from './pooled-load-balancer.js';
 import { RoundRobinLoadBalancer } from './round-robin-load-balancer.js';
 
@@ -38,7 +38,7 @@ export interface AdaptiveLoadBalancerOptions extends PooledLoadBalancerOptions {
 
 /**
  * Watches load imbalance (max/mean requests in flight) and latency spread
- * (p90/p50 of the latency EWMAs) over the eligible nodes and delegates to
+ * (slowest over median latency EWMA, by default) over the eligible nodes and delegates to
  * round robin, least request (P2C) or latency-based (peak EWMA, P2C), as
  * {@link AdaptiveController} decides: a switch needs the condition for several
  * evaluations in a row and a minimum dwell time, so it does not flap.
@@ -62,7 +62,7 @@ export class AdaptiveLoadBalancer extends PooledLoadBalancer {
 
   /**
    * @param options - Pool options, the random source, the policy and interval.
-   * @throws {@link DistributedError} `INVALID_ARGUMENT` for a bad policy or interval.
+   * @throws A {@link DistributedError}: `INVALID_ARGUMENT` for a bad policy or interval.
    */
   constructor(options: AdaptiveLoadBalancerOptions = {}) {
     super(options);
@@ -72,11 +72,12 @@ export class AdaptiveLoadBalancer extends PooledLoadBalancer {
       !(policy.spreadExit <= policy.spreadEnter) ||
       !Number.isSafeInteger(policy.confirmations) ||
       policy.confirmations < 1 ||
-      !(policy.minDwellMs >= 0)
+      !(policy.minDwellMs >= 0) ||
+      !(policy.spreadPercentile > 0.5 && policy.spreadPercentile <= 1)
     ) {
       throw new DistributedError(
         'INVALID_ARGUMENT',
-        'adaptivePolicy needs exit ≤ enter thresholds, confirmations ≥ 1 and minDwellMs ≥ 0',
+        'adaptivePolicy needs exit ≤ enter thresholds, confirmations ≥ 1, minDwellMs ≥ 0 and spreadPercentile in (0.5, 1]',
       );
     }
     this.evaluationIntervalMs = options.evaluationIntervalMs ?? 1_000;
@@ -131,7 +132,7 @@ export class AdaptiveLoadBalancer extends PooledLoadBalancer {
   /**
    * @returns The strategy in use and why.
    */
-  protected override activeStrategy(): LoadBalancerSnapshot['activeStrategy'] {
+  protected override activeStrategy(): ActiveStrategy | undefined {
     return {
       algorithmName: this.currentAlgorithmName,
       reason: this.#controller.reason,

@@ -12,7 +12,7 @@ import type { LoadBalancerContext } from '../contracts/load-balancer.js';
 import { selectWithBoundedLoad } from '../core/load-balancing/hashing/bounded-load.js';
 import { MaglevTable } from '../core/load-balancing/hashing/maglev.js';
 import { HashRing, type HashMember } from '../core/load-balancing/hashing/ring.js';
-import type { NodePoolOptions, PoolView } from './node-pool.js';
+import type { PoolView } from './node-pool.js';
 import { at, PooledLoadBalancer, type PooledLoadBalancerOptions } from './pooled-load-balancer.js';
 
 /**
@@ -52,7 +52,7 @@ export interface ConsistentHashingLoadBalancerOptions extends PooledLoadBalancer
   readonly virtualNodesPerWeight?: number;
   /** The Maglev table size, a prime (`maglev`); the table's own default when omitted. */
   readonly tableSize?: number;
-  /** The bound factor c > 1 of `bounded-load`; defaults to 1.25. */
+  /** The bound factor c ≥ 1 of `bounded-load`; defaults to 1.25. */
   readonly loadFactor?: number;
 }
 
@@ -67,7 +67,7 @@ interface Built {
  * The same request key goes to the same node while the candidates are the same.
  *
  * The ring or table is built over every distinct candidate (whatever its
- * health), with weights from {@link NodePoolOptions.weights} or `metadata.weight`,
+ * health), with weights from `NodePoolOptions.weights` or `metadata.weight`,
  * and cached by a signature of the ids and weights: repeated selections over the
  * same membership never rebuild, and a health change never rebuilds either.
  * An ineligible node (not `active`, unhealthy, ejected) is skipped by walking on
@@ -96,7 +96,7 @@ export class ConsistentHashingLoadBalancer extends PooledLoadBalancer {
 
   /**
    * @param options - Pool options, the random source (unused), the variant and its sizes.
-   * @throws {@link DistributedError} `INVALID_ARGUMENT` for an unknown variant or `loadFactor` ≤ 1.
+   * @throws A {@link DistributedError}: `INVALID_ARGUMENT` for an unknown variant or `loadFactor` < 1.
    */
   constructor(options: ConsistentHashingLoadBalancerOptions = {}) {
     super(options);
@@ -109,10 +109,10 @@ export class ConsistentHashingLoadBalancer extends PooledLoadBalancer {
     }
     this.variant = variant as ConsistentHashingVariant;
     this.loadFactor = options.loadFactor ?? 1.25;
-    if (!(this.loadFactor > 1) || !Number.isFinite(this.loadFactor)) {
+    if (!(this.loadFactor >= 1) || !Number.isFinite(this.loadFactor)) {
       throw new DistributedError(
         'INVALID_ARGUMENT',
-        `loadFactor must be a finite number above 1, got ${String(options.loadFactor)}`,
+        `loadFactor must be a finite number ≥ 1, got ${String(options.loadFactor)}`,
       );
     }
     this.#virtualNodesPerWeight = options.virtualNodesPerWeight;
@@ -130,7 +130,7 @@ export class ConsistentHashingLoadBalancer extends PooledLoadBalancer {
    * @param context - The key and the candidates.
    * @param count - How many nodes; a non-negative integer.
    * @returns Distinct nodes of `context.availableNodes`.
-   * @throws {@link DistributedError} `NO_NODES_AVAILABLE` for an empty list;
+   * @throws A {@link DistributedError}: `NO_NODES_AVAILABLE` for an empty list;
    *   `INVALID_ARGUMENT` for a bad count.
    */
   preferredNodes(context: LoadBalancerContext, count: number): ClusterNode[] {

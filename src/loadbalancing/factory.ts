@@ -20,7 +20,6 @@ import {
   type LatencyBasedLoadBalancerOptions,
 } from './latency-based-load-balancer.js';
 import { LeastRequestLoadBalancer } from './least-request-load-balancer.js';
-import type { ObservedLoadBalancer } from './observed-load-balancer.js';
 import type { PooledLoadBalancer } from './pooled-load-balancer.js';
 import { RandomLoadBalancer, type RandomLoadBalancerOptions } from './random-load-balancer.js';
 import {
@@ -129,8 +128,8 @@ export const LOAD_BALANCER_NAMES: readonly string[] = Object.freeze(Object.keys(
  * @param algorithm - A {@link LoadBalancingAlgorithm}, a {@link LoadBalancerVariant}
  *   or a precise algorithm name.
  * @param options - Options of the strategy built.
- * @returns A new strategy, every one an {@link ObservedLoadBalancer}.
- * @throws {@link DistributedError} `INVALID_ARGUMENT` for an unknown name or invalid options.
+ * @returns A new strategy, every one an `ObservedLoadBalancer`.
+ * @throws A {@link DistributedError}: `INVALID_ARGUMENT` for an unknown name or invalid options.
  * @since 2.0.0
  */
 export function createLoadBalancer(

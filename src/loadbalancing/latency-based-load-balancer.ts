@@ -8,7 +8,7 @@ import type { ClusterNode } from '../contracts/cluster-membership.js';
 import { DistributedError } from '../contracts/errors.js';
 import { powerOfChoices } from '../core/load-balancing/selection.js';
 import { validChoiceCount } from './least-request-load-balancer.js';
-import type { NodePoolOptions, PoolView } from './node-pool.js';
+import type { PoolView } from './node-pool.js';
 import { at, PooledLoadBalancer, type PooledLoadBalancerOptions } from './pooled-load-balancer.js';
 
 /**
@@ -42,7 +42,7 @@ export interface LatencyBasedLoadBalancerOptions extends PooledLoadBalancerOptio
  * stampeded). A node with no latency known costs 0, so new nodes are tried.
  * Ties on latency go to fewer requests in flight.
  *
- * The latency time constant is {@link NodePoolOptions.latencyDecayMs}.
+ * The latency time constant is `NodePoolOptions.latencyDecayMs`.
  *
  * @since 2.0.0
  */
@@ -58,7 +58,7 @@ export class LatencyBasedLoadBalancer extends PooledLoadBalancer {
 
   /**
    * @param options - Pool options, the random source, `variant` and `choiceCount`.
-   * @throws {@link DistributedError} `INVALID_ARGUMENT` for an unknown variant or a bad choice count.
+   * @throws A {@link DistributedError}: `INVALID_ARGUMENT` for an unknown variant or a bad choice count.
    */
   constructor(options: LatencyBasedLoadBalancerOptions = {}) {
     super(options);

@@ -30,7 +30,9 @@ export interface LeastRequestLoadBalancerOptions extends PooledLoadBalancerOptio
  * per unit of weight: `(load + 1) / weight`, where load is the larger of the
  * requests in flight recorded through {@link PooledLoadBalancer.recordRequestStart}
  * and the `activeConnections` last reported (the report already includes this
- * balancer's own requests), and weight includes slow start.
+ * balancer's own requests), and weight includes slow start. Between equal loads
+ * the node with the lower latency EWMA wins (Envoy picks at random there; with
+ * uneven nodes at low load, most comparisons are such ties).
  *
  * @since 2.0.0
  */
@@ -44,7 +46,7 @@ export class LeastRequestLoadBalancer extends PooledLoadBalancer {
 
   /**
    * @param options - Pool options, the random source and `choiceCount`.
-   * @throws {@link DistributedError} `INVALID_ARGUMENT` when `choiceCount` is not a positive integer.
+   * @throws A {@link DistributedError}: `INVALID_ARGUMENT` when `choiceCount` is not a positive integer.
    */
   constructor(options: LeastRequestLoadBalancerOptions = {}) {
     super(options);
@@ -64,6 +66,9 @@ export class LeastRequestLoadBalancer extends PooledLoadBalancer {
       this.choiceCount,
       (i) => (pool.load(at(candidates, i).nodeId) + 1) / at(weights, i),
       this.random,
+      // At low load most comparisons are ties (both idle); a random pick then sends a
+      // slow node its full share. The lower latency EWMA breaks the tie instead.
+      (i) => pool.latencyEwma(at(candidates, i).nodeId) ?? 0,
     );
     return at(candidates, index);
   }
@@ -74,7 +79,7 @@ export class LeastRequestLoadBalancer extends PooledLoadBalancer {
  *
  * @param choiceCount - The option, or `undefined` for the default 2.
  * @returns The count.
- * @throws {@link DistributedError} `INVALID_ARGUMENT` when not a positive integer.
+ * @throws A {@link DistributedError}: `INVALID_ARGUMENT` when not a positive integer.
  * @since 2.0.0
  */
 export function validChoiceCount(choiceCount: number | undefined): number {

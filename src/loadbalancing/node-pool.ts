@@ -171,7 +171,7 @@ export class NodePool {
 
   /**
    * @param options - Everything has a default.
-   * @throws {@link DistributedError} `INVALID_ARGUMENT` for an out-of-range option.
+   * @throws A {@link DistributedError}: `INVALID_ARGUMENT` for an out-of-range option.
    */
   constructor(options: NodePoolOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -243,7 +243,7 @@ export class NodePool {
    *
    * @param nodeId - The node.
    * @param report - Its figures and, optionally, verdict.
-   * @throws {@link DistributedError} `INVALID_ARGUMENT` for an empty id or an
+   * @throws A {@link DistributedError}: `INVALID_ARGUMENT` for an empty id or an
    *   invalid report; nothing is recorded then.
    */
   report(nodeId: string, report: NodeHealthReport): void {
@@ -274,7 +274,7 @@ export class NodePool {
    * Records that a request was sent to a node.
    *
    * @param nodeId - The node.
-   * @throws {@link DistributedError} `INVALID_ARGUMENT` for an empty id.
+   * @throws A {@link DistributedError}: `INVALID_ARGUMENT` for an empty id.
    */
   recordRequestStart(nodeId: string): void {
     requireNodeId(nodeId);
@@ -291,7 +291,7 @@ export class NodePool {
    *
    * @param nodeId - The node.
    * @param outcome - Latency and success.
-   * @throws {@link DistributedError} `INVALID_ARGUMENT` for an empty id or a bad latency.
+   * @throws A {@link DistributedError}: `INVALID_ARGUMENT` for an empty id or a bad latency.
    */
   recordRequestEnd(nodeId: string, outcome: RequestOutcome): void {
     requireNodeId(nodeId);

@@ -7,7 +7,9 @@
  */
 
 import type { HealthStatus } from '../contracts/health.js';
-import type { LoadBalancerStrategy } from '../contracts/load-balancer.js';
+import type { ClusterNode } from '../contracts/cluster-membership.js';
+import type { CallOptions } from '../contracts/common.js';
+import type { LoadBalancerContext, LoadBalancerStrategy } from '../contracts/load-balancer.js';
 
 /**
  * How a request routed to a node ended.
@@ -61,6 +63,20 @@ export interface NodeLoadSnapshot {
 }
 
 /**
+ * Which strategy a delegating balancer (`adaptive`) uses, and why.
+ *
+ * @since 2.0.0
+ */
+export interface ActiveStrategy {
+  /** The precise name of the strategy in use, for example `latency-based/peak-ewma`. */
+  readonly algorithmName: string;
+  /** Why it is in use, in words. */
+  readonly reason: string;
+  /** Since when, in the balancer's clock. */
+  readonly since: number;
+}
+
+/**
  * A balancer's view of the load it routes, for diagnostics and dashboards
  * (the `dw` node's "per-node load it sees").
  *
@@ -76,11 +92,7 @@ export interface LoadBalancerSnapshot {
   /** Whether the latest selection was routed in panic mode (too few healthy nodes). */
   readonly panic: boolean;
   /** For `adaptive`: the strategy in use and why. */
-  readonly activeStrategy?: {
-    readonly algorithmName: string;
-    readonly reason: string;
-    readonly since: number;
-  };
+  readonly activeStrategy?: ActiveStrategy;
   /** Every node the balancer tracks, sorted by id. */
   readonly nodes: readonly NodeLoadSnapshot[];
 }
@@ -98,6 +110,25 @@ export interface LoadBalancerSnapshot {
  * @since 2.0.0
  */
 export interface ObservedLoadBalancer extends LoadBalancerStrategy {
+  /**
+   * Chooses the node that serves a request. Never throws for a non-empty list:
+   * when too few candidates are eligible it routes in panic mode.
+   *
+   * @param context - The request and the candidate nodes.
+   * @returns One of `context.availableNodes`.
+   * @throws A `DistributedError`: `NO_NODES_AVAILABLE` when `context.availableNodes` is empty.
+   */
+  selectNode(context: LoadBalancerContext): ClusterNode;
+
+  /**
+   * Same as {@link ObservedLoadBalancer.selectNode}, after checking the signal.
+   *
+   * @param context - The request and the candidate nodes.
+   * @param options - Cancellation.
+   * @returns One of `context.availableNodes`.
+   */
+  selectNodeAsync(context: LoadBalancerContext, options?: CallOptions): Promise<ClusterNode>;
+
   /**
    * Records that a request was sent to a node.
    *

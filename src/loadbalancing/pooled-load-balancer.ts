@@ -13,6 +13,7 @@ import type { LoadBalancerContext, NodeHealthReport } from '../contracts/load-ba
 import type { LoadBalancingAlgorithm } from '../contracts/load-balancing-algorithm.js';
 import { NodePool, type NodePoolOptions, type PoolView } from './node-pool.js';
 import type {
+  ActiveStrategy,
   LoadBalancerSnapshot,
   ObservedLoadBalancer,
   RequestOutcome,
@@ -65,7 +66,7 @@ export abstract class PooledLoadBalancer implements ObservedLoadBalancer {
    *
    * @param context - The request and the candidates.
    * @returns One of `context.availableNodes`.
-   * @throws {@link DistributedError} `NO_NODES_AVAILABLE` for an empty list,
+   * @throws A {@link DistributedError}: `NO_NODES_AVAILABLE` for an empty list,
    *   `INVALID_ARGUMENT` when `availableNodes` is not an array.
    */
   selectNode(context: LoadBalancerContext): ClusterNode {
@@ -159,7 +160,7 @@ export abstract class PooledLoadBalancer implements ObservedLoadBalancer {
    *
    * @returns `undefined` for strategies that do not delegate.
    */
-  protected activeStrategy(): LoadBalancerSnapshot['activeStrategy'] {
+  protected activeStrategy(): ActiveStrategy | undefined {
     return undefined;
   }
 }

@@ -6,7 +6,7 @@
 
 import type { ClusterNode } from '../contracts/cluster-membership.js';
 import { cumulativeWeights, weightedRandomIndex } from '../core/load-balancing/selection.js';
-import type { NodePoolOptions, PoolView } from './node-pool.js';
+import type { PoolView } from './node-pool.js';
 import { at, PooledLoadBalancer, type PooledLoadBalancerOptions } from './pooled-load-balancer.js';
 
 /**
@@ -17,7 +17,7 @@ import { at, PooledLoadBalancer, type PooledLoadBalancerOptions } from './pooled
 export interface RandomLoadBalancerOptions extends PooledLoadBalancerOptions {
   /**
    * Choose with probability proportional to each node's weight (see
-   * {@link NodePoolOptions.weights}) times its slow-start factor, instead of
+   * `NodePoolOptions.weights`) times its slow-start factor, instead of
    * uniformly. Defaults to `false`.
    */
   readonly weighted?: boolean;

@@ -70,7 +70,7 @@ export class ResourceAwareLoadBalancer extends PooledLoadBalancer {
 
   /**
    * @param options - Pool options, the random source, the policy.
-   * @throws {@link DistributedError} `INVALID_ARGUMENT` for a negative limit or weight.
+   * @throws A {@link DistributedError}: `INVALID_ARGUMENT` for a negative limit or weight.
    */
   constructor(options: ResourceAwareLoadBalancerOptions = {}) {
     super(options);

@@ -11,7 +11,7 @@ import { at, PooledLoadBalancer } from './pooled-load-balancer.js';
 /**
  * Each eligible node in turn, in node-id order (so callers listing the same
  * nodes in different orders share one fair rotation). Weights and slow start
- * are ignored; use {@link SmoothWeightedRoundRobinLoadBalancer} for those.
+ * are ignored; use `SmoothWeightedRoundRobinLoadBalancer` for those.
  *
  * @since 2.0.0
  */

@@ -6,7 +6,7 @@
 
 import type { ClusterNode } from '../contracts/cluster-membership.js';
 import { SmoothWeightedRoundRobin } from '../core/load-balancing/selection.js';
-import type { NodePoolOptions, PoolView } from './node-pool.js';
+import type { PoolView } from './node-pool.js';
 import { at, PooledLoadBalancer } from './pooled-load-balancer.js';
 
 /**
@@ -16,7 +16,7 @@ import { at, PooledLoadBalancer } from './pooled-load-balancer.js';
  * weight's number of times.
  *
  * A node's weight comes from the `weights` option, else `metadata.weight`,
- * else 1 (see {@link NodePoolOptions.weights}), times its slow-start factor.
+ * else 1 (see `NodePoolOptions.weights`), times its slow-start factor.
  * When the eligible set or a weight changes, the rotation starts a new cycle.
  *
  * @since 2.0.0

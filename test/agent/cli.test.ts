@@ -49,3 +49,11 @@ describe('dw command line', () => {
     expect(result.stderr).toMatch(/only the embedded single-node mode/);
   });
 });
+
+describe('dw agent --lb', () => {
+  it('refuses an unknown strategy with the list of known ones', () => {
+    const result = runDw(['agent', '--dev', '--lb', 'telepathy']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/maglev/);
+  });
+});

@@ -107,6 +107,15 @@ describe('dw agent --dev HTTP API (real process)', () => {
       nodeId: 'it-node',
       report: { ...report, status: 'healthy' },
     });
+    expectError(
+      await call('POST', '/v1/load-balancer/outcomes', {
+        nodeId: 'it-node',
+        latencyMs: 5,
+        success: true,
+      }),
+      501,
+      'NOT_SUPPORTED',
+    );
     expect((await call('POST', '/v1/load-balancer/select', { requestKey: 'k3' })).status).toBe(200);
   });
 
@@ -317,5 +326,48 @@ describe('dw agent --dev shutdown', () => {
     other.child.kill('SIGINT');
     expect(await other.exited).toBe(0);
     expect(other.logs.map((entry) => entry['msg'])).toContain('agent stopped');
+  });
+});
+
+describe('dw agent --dev --lb', () => {
+  it('runs the named strategy, learns from outcomes and shows the per-node load it sees', async () => {
+    const other = await startAgentProcess([
+      '--dev',
+      '--http',
+      '127.0.0.1:0',
+      '--node-id',
+      'lb-node',
+      '--lb',
+      'peak-ewma',
+    ]);
+    try {
+      const describeBalancer = async () =>
+        (await fetch(`${other.url}/v1/load-balancer`)).json() as Promise<any>;
+      const before = await describeBalancer();
+      expect(before).toMatchObject({
+        algorithm: 'latency-based',
+        algorithmName: 'latency-based/peak-ewma',
+      });
+      const selected = await fetch(`${other.url}/v1/load-balancer/select`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ requestKey: 'k' }),
+      });
+      expect(((await selected.json()) as any).node.nodeId).toBe('lb-node');
+      const recorded = await fetch(`${other.url}/v1/load-balancer/outcomes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ nodeId: 'lb-node', latencyMs: 42, success: true }),
+      });
+      expect(recorded.status).toBe(204);
+      const node = (await describeBalancer()).snapshot.nodes.find(
+        (entry: any) => entry.nodeId === 'lb-node',
+      );
+      expect(node).toMatchObject({ activeRequests: 0, consecutiveFailures: 0 });
+      expect(node.peakEwmaMs).toBeGreaterThan(0);
+    } finally {
+      other.child.kill('SIGTERM');
+      await other.exited;
+    }
   });
 });

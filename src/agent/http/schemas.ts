@@ -36,6 +36,13 @@ export const healthReportBody = z.strictObject({
   }),
 });
 
+/** `POST /v1/load-balancer/outcomes`: how a request routed to a node ended. */
+export const requestOutcomeBody = z.strictObject({
+  nodeId: id,
+  latencyMs: z.number().nonnegative().max(86_400_000),
+  success: z.boolean(),
+});
+
 const scalingMetrics = z.strictObject({
   cpuUsage: percent,
   memoryUsage: percent,

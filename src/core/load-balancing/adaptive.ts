@@ -11,7 +11,7 @@
  *
  * - `round-robin`: load is even and latencies similar; the cheapest choice.
  * - `least-request`: some nodes hold far more requests in flight than the mean.
- * - `latency-based`: some nodes answer far slower than the median (peak EWMA).
+ * - `latency-based`: some node answers far slower than the median (peak EWMA).
  *
  * @since 2.0.0
  */
@@ -42,10 +42,16 @@ export interface AdaptivePolicy {
   readonly imbalanceEnter: number;
   /** Imbalance below which `least-request` is no longer wanted. */
   readonly imbalanceExit: number;
-  /** Latency spread (p90/p50 of the averages) at which `latency-based` is wanted. */
+  /** Latency spread (see {@link AdaptivePolicy.spreadPercentile}) at which `latency-based` is wanted. */
   readonly spreadEnter: number;
   /** Latency spread below which `latency-based` is no longer wanted. */
   readonly spreadExit: number;
+  /**
+   * The upper percentile of the spread, in (0.5, 1]: spread = that percentile of
+   * the nodes' latency averages over their median. 1 (the maximum) by default,
+   * because a p90 would hide a single slow node among ten or more.
+   */
+  readonly spreadPercentile: number;
   /** Mean requests in flight below which imbalance is not judged (too little load to tell). */
   readonly minMeanActive: number;
   /** How many consecutive evaluations must want the same new mode before switching. */
@@ -56,7 +62,7 @@ export interface AdaptivePolicy {
 
 /**
  * The defaults of {@link AdaptivePolicy}: imbalance 1.5 in / 1.2 out, spread
- * 2 in / 1.5 out, judged from a mean of 1 request in flight, 3 confirmations, 5 s dwell.
+ * (max/median) 2 in / 1.5 out, judged from a mean of 1 request in flight, 3 confirmations, 5 s dwell.
  *
  * @since 2.0.0
  */
@@ -65,6 +71,7 @@ export const DEFAULT_ADAPTIVE_POLICY: AdaptivePolicy = Object.freeze({
   imbalanceExit: 1.2,
   spreadEnter: 2,
   spreadExit: 1.5,
+  spreadPercentile: 1,
   minMeanActive: 1,
   confirmations: 3,
   minDwellMs: 5_000,
@@ -110,20 +117,21 @@ export function loadImbalance(activeRequests: readonly number[], minMeanActive: 
 }
 
 /**
- * The 90th over the 50th percentile (nearest rank) of latency averages; 1 with
- * fewer than two values or a zero median.
+ * An upper percentile over the median (nearest rank) of latency averages; 1
+ * with fewer than two values or a zero median.
  *
  * @param latencies - Latency averages.
+ * @param percentile - The upper percentile, in (0.5, 1]; defaults to 1 (the maximum).
  * @returns The spread, at least 1 in practice.
  * @since 2.0.0
  */
-export function latencySpread(latencies: readonly number[]): number {
+export function latencySpread(latencies: readonly number[], percentile = 1): number {
   if (latencies.length < 2) return 1;
   const sorted = [...latencies].sort((a, b) => a - b);
   const rank = (p: number) => sorted[Math.max(Math.ceil(p * sorted.length) - 1, 0)] ?? 0;
   const median = rank(0.5);
   if (!(median > 0)) return 1;
-  return rank(0.9) / median;
+  return rank(percentile) / median;
 }
 
 /**
@@ -175,7 +183,7 @@ export class AdaptiveController {
   evaluate(observation: AdaptiveObservation, now: number): AdaptiveDecision {
     const policy = this.policy;
     const imbalance = loadImbalance(observation.activeRequests, policy.minMeanActive);
-    const spread = latencySpread(observation.latencies);
+    const spread = latencySpread(observation.latencies, policy.spreadPercentile);
     const current = this.#mode;
     const spreadThreshold = current === 'latency-based' ? policy.spreadExit : policy.spreadEnter;
     const imbalanceThreshold =
@@ -184,7 +192,7 @@ export class AdaptiveController {
     let why: string;
     if (spread >= spreadThreshold) {
       wanted = 'latency-based';
-      why = `latency spread p90/p50 ${spread.toFixed(2)} ≥ ${spreadThreshold}`;
+      why = `latency spread (p${policy.spreadPercentile * 100}/p50) ${spread.toFixed(2)} ≥ ${spreadThreshold}`;
     } else if (imbalance >= imbalanceThreshold) {
       wanted = 'least-request';
       why = `load imbalance max/mean ${imbalance.toFixed(2)} ≥ ${imbalanceThreshold}`;

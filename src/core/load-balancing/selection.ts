@@ -100,14 +100,16 @@ export class SmoothWeightedRoundRobin {
 
 /**
  * Power-of-N-choices: samples `choiceCount` distinct positions uniformly at
- * random and returns the one with the lowest cost (the first sampled among
- * equals). With `choiceCount` ≥ `count` every position is compared. The chosen
- * position is never the costliest of its sample unless all sampled costs are equal.
+ * random and returns the one with the lowest cost; among equal costs, the one
+ * with the lowest `tieBreakOf` (the first sampled when that is equal too). With
+ * `choiceCount` ≥ `count` every position is compared. The chosen position is
+ * never the costliest of its sample unless all sampled costs are equal.
  *
  * @param count - How many positions there are; positive.
  * @param choiceCount - How many to sample; at least 1.
  * @param costOf - The cost of a position; lower is better.
  * @param random - Uniform in [0, 1).
+ * @param tieBreakOf - A secondary cost, consulted only between equal costs.
  * @returns The chosen position.
  * @since 2.0.0
  */
@@ -116,7 +118,10 @@ export function powerOfChoices(
   choiceCount: number,
   costOf: (index: number) => number,
   random: () => number,
+  tieBreakOf: (index: number) => number = () => 0,
 ): number {
+  const better = (index: number, cost: number, best: number, bestCost: number): boolean =>
+    cost < bestCost || (cost === bestCost && tieBreakOf(index) < tieBreakOf(best));
   if (count <= 1) return 0;
   if (choiceCount >= count) {
     // Start at a random position so ties do not always favour the first node.
@@ -126,7 +131,7 @@ export function powerOfChoices(
     for (let step = 1; step < count; step += 1) {
       const index = (offset + step) % count;
       const cost = costOf(index);
-      if (cost < bestCost) {
+      if (better(index, cost, best, bestCost)) {
         best = index;
         bestCost = cost;
       }
@@ -139,7 +144,7 @@ export function powerOfChoices(
     // A second, distinct position: skip over the first.
     let second = Math.floor(random() * (count - 1));
     if (second >= first) second += 1;
-    return costOf(second) < costOf(first) ? second : first;
+    return better(second, costOf(second), first, costOf(first)) ? second : first;
   }
   // Floyd's algorithm: choiceCount distinct samples without allocating O(count).
   const sampled = new Set<number>();
@@ -150,7 +155,7 @@ export function powerOfChoices(
     const index = sampled.has(t) ? j : t;
     sampled.add(index);
     const cost = costOf(index);
-    if (best === -1 || cost < bestCost) {
+    if (best === -1 || better(index, cost, best, bestCost)) {
       best = index;
       bestCost = cost;
     }

@@ -31,9 +31,15 @@ export const MAX_UDP_PAYLOAD_BYTES = 65_507;
  */
 export const DEFAULT_MAX_DATAGRAM_BYTES = 1400;
 
-/** What {@link NodeDatagramEndpoint.open} needs. */
-interface OpenOptions {
+/**
+ * What {@link NodeDatagramEndpoint.open} needs from its network.
+ *
+ * @since 2.0.0
+ */
+export interface NodeDatagramEndpointOptions {
+  /** The largest datagram sent or accepted, in bytes. */
   readonly maxDatagramBytes: number;
+  /** Receives handler exceptions, send failures and socket errors. */
   readonly onError: RuntimeErrorHandler;
 }
 
@@ -58,7 +64,7 @@ export class NodeDatagramEndpoint implements DatagramEndpoint {
   #closing = false;
   #oversizeDropped = 0;
 
-  private constructor(socket: Socket, family: 4 | 6, options: OpenOptions) {
+  private constructor(socket: Socket, family: 4 | 6, options: NodeDatagramEndpointOptions) {
     const bound = socket.address();
     this.address = networkAddress(bound.address, bound.port);
     this.maxDatagramBytes = options.maxDatagramBytes;
@@ -82,7 +88,7 @@ export class NodeDatagramEndpoint implements DatagramEndpoint {
   static async open(
     address: NetworkAddress,
     onDatagram: (data: Uint8Array, from: NetworkAddress) => void,
-    options: OpenOptions,
+    options: NodeDatagramEndpointOptions,
   ): Promise<NodeDatagramEndpoint> {
     checkAddress(address, 'bindDatagram', true);
     const family = ipFamily(address.host) === 6 ? 6 : 4;

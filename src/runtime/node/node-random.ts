@@ -29,6 +29,7 @@ const POOL_BYTES = 4096;
  */
 export class CryptoRandom implements RandomSource {
   readonly #pool = new Uint8Array(POOL_BYTES);
+  readonly #view = new DataView(this.#pool.buffer);
   #offset = POOL_BYTES;
 
   /** A uniform number in [0, 1), with 53 bits of resolution. */
@@ -66,7 +67,7 @@ export class CryptoRandom implements RandomSource {
   /**
    * Uniform random bytes from the kernel's generator.
    *
-   * @param length - An integer in [0, {@link MAX_RANDOM_BYTES}].
+   * @param length - An integer in [0, 64 Mi] (`MAX_RANDOM_BYTES` of `core/random`).
    * @returns A fresh array the caller owns.
    * @throws DistributedError `INVALID_ARGUMENT` for a bad length.
    */
@@ -85,11 +86,9 @@ export class CryptoRandom implements RandomSource {
       randomFillSync(this.#pool);
       this.#offset = 0;
     }
-    const p = this.#pool;
-    const o = this.#offset;
-    this.#offset = o + 4;
-    // The pool is refilled in whole 4-byte steps, so these indexes are in range.
-    return ((p[o]! << 24) | (p[o + 1]! << 16) | (p[o + 2]! << 8) | p[o + 3]!) >>> 0;
+    const value = this.#view.getUint32(this.#offset);
+    this.#offset += 4;
+    return value;
   }
 
   #next53(): number {

@@ -17,17 +17,13 @@ function murmur3Bytes(bytes: Uint8Array, seed: number): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
-  let tail = 0;
-  switch (bytes.length & 3) {
-    case 3:
-      tail ^= bytes[blocks + 2]! << 16;
-    // falls through
-    case 2:
-      tail ^= bytes[blocks + 1]! << 8;
-    // falls through
-    case 1:
-      tail ^= bytes[blocks]!;
-      h ^= mix(tail);
+  const rest = bytes.length & 3;
+  if (rest > 0) {
+    let tail = 0;
+    if (rest === 3) tail ^= bytes[blocks + 2]! << 16;
+    if (rest >= 2) tail ^= bytes[blocks + 1]! << 8;
+    tail ^= bytes[blocks]!;
+    h ^= mix(tail);
   }
   h ^= bytes.length;
   return fmix32(h);

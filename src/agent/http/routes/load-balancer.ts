@@ -3,7 +3,8 @@
 import type { NodeServices } from '../../services.js';
 import { ApiError } from '../api-error.js';
 import type { Route } from '../router.js';
-import { healthReportBody, selectNodeBody } from '../schemas.js';
+import { healthReportBody, requestOutcomeBody, selectNodeBody } from '../schemas.js';
+import { isObservedLoadBalancer } from '../../../loadbalancing/observed-load-balancer.js';
 
 /** Routes under `/v1/load-balancer`. */
 export function loadBalancerRoutes(services: NodeServices, now: () => number): Route[] {
@@ -14,8 +15,31 @@ export function loadBalancerRoutes(services: NodeServices, now: () => number): R
       path: '/v1/load-balancer',
       handler: () => ({
         status: 200,
-        body: { algorithm: loadBalancer.algorithm, algorithmName: loadBalancer.algorithmName },
+        body: {
+          algorithm: loadBalancer.algorithm,
+          algorithmName: loadBalancer.algorithmName,
+          // The per-node load the balancer sees, when it keeps such a view.
+          ...(isObservedLoadBalancer(loadBalancer) ? { snapshot: loadBalancer.snapshot() } : {}),
+        },
       }),
+    },
+    {
+      method: 'POST',
+      path: '/v1/load-balancer/outcomes',
+      handler: async (request) => {
+        const { nodeId, latencyMs, success } = await request.json(requestOutcomeBody);
+        if (!isObservedLoadBalancer(loadBalancer)) {
+          throw new ApiError(
+            501,
+            'NOT_SUPPORTED',
+            `the ${loadBalancer.algorithmName} balancer does not learn from request outcomes; start the agent with --lb`,
+          );
+        }
+        // The request already finished: record its start and its end together.
+        loadBalancer.recordRequestStart(nodeId);
+        loadBalancer.recordRequestEnd(nodeId, { latencyMs, success });
+        return { status: 204 };
+      },
     },
     {
       method: 'POST',

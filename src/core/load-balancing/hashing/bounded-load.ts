@@ -27,9 +27,12 @@ import type { HashRing } from './ring.js';
  * Keys keep their ring owner while it has room, so the mapping is as stable as
  * the ring's until load forces keys to walk on.
  *
- * Cost: one ring lookup plus one step per member passed over (few while
- * `loadFactor` is well above 1); with `accept`, an extra O(members) pass to
- * count the accepted members and their weight.
+ * Cost: one ring lookup plus one step per member passed over; with `accept`, an
+ * extra O(members) pass to weigh the accepted members. Walks are short when the
+ * loads are spread and `loadFactor` is well above 1 (the paper bounds the
+ * expected walk by O(1/(c − 1)²) members); when nearly every member is at
+ * capacity, for example while the mean load is below 1, a key may walk past many
+ * members (O(points) at worst).
  *
  * @param ring - The members, with their weights.
  * @param key - Any string.
@@ -63,9 +66,10 @@ export function selectWithBoundedLoad(
     );
   }
   const members = ring.members;
-  let acceptedWeight = 0;
-  for (const member of members) {
-    if (accept === undefined || accept(member.id)) acceptedWeight += member.weight;
+  let acceptedWeight = ring.totalWeight;
+  if (accept !== undefined) {
+    acceptedWeight = 0;
+    for (const member of members) if (accept(member.id)) acceptedWeight += member.weight;
   }
   if (acceptedWeight === 0) return undefined;
   const budget = (loadFactor * (totalLoad + 1)) / acceptedWeight;

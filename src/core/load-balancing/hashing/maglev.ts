@@ -50,8 +50,8 @@ export interface MaglevOptions {
 /**
  * A Maglev lookup table: a prime number M of slots, each owned by one member,
  * filled so that every member owns a share of slots proportional to its weight
- * (within one slot per turn), and a key belongs to the owner of slot
- * `hashString(key) mod M`.
+ * (with equal weights, ⌊M/N⌋ or ⌈M/N⌉ slots each), and a key belongs to the
+ * owner of slot `hashString(key) mod M`.
  *
  * Each member has a permutation of the slots defined by two hashes of its id
  * (`offset = h1 mod M`, `skip = h2 mod (M − 1) + 1`, slot j = `(offset + j × skip)
@@ -61,7 +61,8 @@ export interface MaglevOptions {
  * so the table depends only on the set of members.
  *
  * Properties: lookups are one hash and one array read; balance is near-perfect
- * (max/mean slots ≤ 1 + members/M); a membership change moves the removed (or
+ * (with equal weights, max/mean slots ≤ 1 + N/M, at most 1.01 at the default
+ * sizes); a membership change moves the removed (or
  * added) member's keys plus a small number of others, about 1× to 2× the ideal
  * 1/N in practice (the paper's measurement; the `lb` benchmark reports it).
  *

@@ -1,0 +1,8 @@
+/** The scenarios `npm run sim` knows, by name. */
+
+import type { SimScenario } from '../../src/runtime/sim/scenario.js';
+import { broadcastFlood } from './broadcast-flood.js';
+import { pingMesh } from './ping-mesh.js';
+
+/** Every registered scenario. The deliberately buggy one lives in the tests only. */
+export const scenarios: readonly SimScenario[] = [pingMesh, broadcastFlood];
