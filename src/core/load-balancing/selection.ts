@@ -118,10 +118,8 @@ export function powerOfChoices(
   choiceCount: number,
   costOf: (index: number) => number,
   random: () => number,
-  tieBreakOf: (index: number) => number = () => 0,
+  tieBreakOf?: (index: number) => number,
 ): number {
-  const better = (index: number, cost: number, best: number, bestCost: number): boolean =>
-    cost < bestCost || (cost === bestCost && tieBreakOf(index) < tieBreakOf(best));
   if (count <= 1) return 0;
   if (choiceCount >= count) {
     // Start at a random position so ties do not always favour the first node.
@@ -131,7 +129,7 @@ export function powerOfChoices(
     for (let step = 1; step < count; step += 1) {
       const index = (offset + step) % count;
       const cost = costOf(index);
-      if (better(index, cost, best, bestCost)) {
+      if (cost < bestCost || (cost === bestCost && winsTie(tieBreakOf, index, best))) {
         best = index;
         bestCost = cost;
       }
@@ -144,7 +142,10 @@ export function powerOfChoices(
     // A second, distinct position: skip over the first.
     let second = Math.floor(random() * (count - 1));
     if (second >= first) second += 1;
-    return better(second, costOf(second), first, costOf(first)) ? second : first;
+    const firstCost = costOf(first);
+    const secondCost = costOf(second);
+    if (secondCost < firstCost) return second;
+    return secondCost === firstCost && winsTie(tieBreakOf, second, first) ? second : first;
   }
   // Floyd's algorithm: choiceCount distinct samples without allocating O(count).
   const sampled = new Set<number>();
@@ -155,12 +156,21 @@ export function powerOfChoices(
     const index = sampled.has(t) ? j : t;
     sampled.add(index);
     const cost = costOf(index);
-    if (best === -1 || better(index, cost, best, bestCost)) {
+    if (best === -1 || cost < bestCost || (cost === bestCost && winsTie(tieBreakOf, index, best))) {
       best = index;
       bestCost = cost;
     }
   }
   return best;
+}
+
+// Kept out of line and closure-free: selection runs millions of times a second.
+function winsTie(
+  tieBreakOf: ((index: number) => number) | undefined,
+  challenger: number,
+  holder: number,
+): boolean {
+  return tieBreakOf !== undefined && tieBreakOf(challenger) < tieBreakOf(holder);
 }
 
 /**
