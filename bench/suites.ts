@@ -1,8 +1,9 @@
 /** Every benchmark suite, by name. */
 
 import type { BenchSuite } from './harness.js';
+import { gossipSuite } from './gossip.js';
 import { lbSuite } from './lb/index.js';
 import { simSuite } from './sim.js';
 
 /** The registered suites; `npm run bench -- <name>` runs one. */
-export const suites: readonly BenchSuite[] = [lbSuite, simSuite];
+export const suites: readonly BenchSuite[] = [lbSuite, simSuite, gossipSuite];

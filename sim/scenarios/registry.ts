@@ -2,7 +2,8 @@
 
 import type { SimScenario } from '../../src/runtime/sim/scenario.js';
 import { broadcastFlood } from './broadcast-flood.js';
+import { gossipDissemination } from './gossip-dissemination.js';
 import { pingMesh } from './ping-mesh.js';
 
 /** Every registered scenario. The deliberately buggy one lives in the tests only. */
-export const scenarios: readonly SimScenario[] = [pingMesh, broadcastFlood];
+export const scenarios: readonly SimScenario[] = [pingMesh, broadcastFlood, gossipDissemination];

@@ -12,6 +12,7 @@ import { createEmbeddedServices } from '../agent/embedded-services.js';
 import { CONTRACT_VERSION } from '../contracts/common.js';
 import { LOAD_BALANCER_NAMES } from '../loadbalancing/factory.js';
 import { DEFAULT_SCALING_BOUNDS } from '../agent/http/routes/scaling.js';
+import { keyringCommand, UsageError } from './keyring-command.js';
 import { parseCount, parseListenAddress, parseNodeId } from './option-parsers.js';
 
 const EXIT_FAILURE = 1;
@@ -87,6 +88,8 @@ program
     await runAgent(options);
   });
 
+program.addCommand(keyringCommand());
+
 program
   .command('version')
   .description('print the SDK and contract versions')
@@ -143,6 +146,6 @@ try {
     process.exitCode = finishedNormally ? 0 : EXIT_USAGE;
   } else {
     process.stderr.write(`dw: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = EXIT_FAILURE;
+    process.exitCode = error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
   }
 }

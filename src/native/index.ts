@@ -1,0 +1,17 @@
+/**
+ * The native multi-node implementations: the P2P network over the runtime's
+ * streams (framed, authenticated and encrypted), infection-style gossip, and
+ * the transport's keyring and secure codec.
+ *
+ * @packageDocumentation
+ */
+
+export * from './transport/keyring.js';
+export * from './transport/keyring-file.js';
+export * from './transport/secure-codec.js';
+export * from './p2p/options.js';
+export * from './p2p/control.js';
+export * from './p2p/peer-connection.js';
+export * from './p2p/native-p2p-network.js';
+export * from './gossip/gossip-transport.js';
+export * from './gossip/native-gossip-protocol.js';

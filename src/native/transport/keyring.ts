@@ -1,0 +1,316 @@
+/**
+ * The cluster keyring: AES-256-GCM keys shared by every node, one of them the
+ * primary used to seal, all of them accepted to open.
+ *
+ * @packageDocumentation
+ */
+
+import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'node:crypto';
+import { DistributedError } from '../../contracts/errors.js';
+import { WireError } from '../../core/wire/wire-error.js';
+
+/**
+ * What the keyring tells about a key (never the key material).
+ *
+ * @since 2.0.0
+ */
+export interface KeyInfo {
+  /** The key's id, carried in every message sealed with it. */
+  readonly keyId: string;
+  /** Whether this key seals outgoing messages. */
+  readonly primary: boolean;
+  /** When the key was installed in this keyring, in epoch milliseconds. */
+  readonly installedAt: number;
+}
+
+/**
+ * A key with its id, as given to the {@link Keyring} constructor and returned by
+ * {@link Keyring.exportKeys}.
+ *
+ * @since 2.0.0
+ */
+export interface KeyMaterial {
+  /** The key's id; see {@link KEY_ID_PATTERN}. */
+  readonly keyId: string;
+  /** The 32-byte AES-256 key. */
+  readonly key: Uint8Array;
+}
+
+/**
+ * Options of a {@link Keyring}.
+ *
+ * @since 2.0.0
+ */
+export interface KeyringOptions {
+  /** The clock for {@link KeyInfo.installedAt}; defaults to `Date.now`. */
+  readonly now?: () => number;
+  /** The most keys installed at once; defaults to {@link DEFAULT_MAX_KEYRING_KEYS}. */
+  readonly maxKeys?: number;
+}
+
+/**
+ * The length of an AES-256 key, in bytes.
+ *
+ * @since 2.0.0
+ */
+export const KEY_BYTES = 32;
+
+/**
+ * The length of a GCM nonce, in bytes (96 bits, random per message).
+ *
+ * @since 2.0.0
+ */
+export const NONCE_BYTES = 12;
+
+/**
+ * The length of a GCM authentication tag, in bytes.
+ *
+ * @since 2.0.0
+ */
+export const TAG_BYTES = 16;
+
+/**
+ * What a key id must look like: 1 to 64 ASCII letters, digits, `.`, `_` or `-`,
+ * so it is safe in file names, command lines and logs.
+ *
+ * @since 2.0.0
+ */
+export const KEY_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * The default most keys a keyring holds. Rotation needs two; the rest is slack.
+ *
+ * @since 2.0.0
+ */
+export const DEFAULT_MAX_KEYRING_KEYS = 16;
+
+interface InstalledKey {
+  readonly key: Buffer;
+  readonly installedAt: number;
+}
+
+function invalid(message: string): DistributedError {
+  return new DistributedError('INVALID_ARGUMENT', message);
+}
+
+function checkKeyId(keyId: string): void {
+  if (typeof keyId !== 'string' || !KEY_ID_PATTERN.test(keyId)) {
+    throw invalid(`key id must match ${String(KEY_ID_PATTERN)}, got ${JSON.stringify(keyId)}`);
+  }
+}
+
+function checkKey(key: Uint8Array): void {
+  if (!(key instanceof Uint8Array) || key.length !== KEY_BYTES) {
+    throw invalid(`a key must be a Uint8Array of ${KEY_BYTES} bytes`);
+  }
+}
+
+/**
+ * A set of AES-256-GCM keys: the primary seals, any installed key opens.
+ *
+ * A sealed message is `keyIdLength (1 byte) | keyId (ASCII) | nonce (12) |
+ * ciphertext | tag (16)`. Because every installed key opens, rotation loses
+ * nothing: install the new key on every node, then make it primary on every
+ * node, then remove the old key everywhere.
+ *
+ * Nonces are 96 random bits per message, so a key should seal well under 2^32
+ * messages (the GCM random-nonce bound); rotate keys long before that.
+ *
+ * @since 2.0.0
+ */
+export class Keyring {
+  /** The most keys installed at once. */
+  readonly maxKeys: number;
+  readonly #keys = new Map<string, InstalledKey>();
+  readonly #now: () => number;
+  #primaryKeyId: string;
+
+  /**
+   * Makes a fresh random AES-256 key.
+   *
+   * @returns 32 bytes from the operating system's secure random source.
+   */
+  static generateKey(): Uint8Array {
+    return new Uint8Array(randomBytes(KEY_BYTES));
+  }
+
+  /**
+   * @param keys - The keys to install; ids unique, at least one.
+   * @param primaryKeyId - The id of the key that seals; one of `keys`.
+   * @param options - Clock and bound.
+   * @throws DistributedError `INVALID_ARGUMENT` for a bad id, key, duplicate, missing primary
+   *   or too many keys.
+   */
+  constructor(keys: readonly KeyMaterial[], primaryKeyId: string, options?: KeyringOptions) {
+    const maxKeys = options?.maxKeys ?? DEFAULT_MAX_KEYRING_KEYS;
+    if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) {
+      throw invalid(`maxKeys must be a positive integer, got ${String(maxKeys)}`);
+    }
+    this.maxKeys = maxKeys;
+    this.#now = options?.now ?? Date.now;
+    if (keys.length === 0) throw invalid('a keyring needs at least one key');
+    if (keys.length > maxKeys) throw invalid(`a keyring holds at most ${maxKeys} keys`);
+    for (const { keyId, key } of keys) {
+      checkKeyId(keyId);
+      checkKey(key);
+      if (this.#keys.has(keyId)) throw invalid(`key id ${keyId} appears twice`);
+      this.#keys.set(keyId, { key: Buffer.from(key), installedAt: this.#now() });
+    }
+    if (!this.#keys.has(primaryKeyId)) {
+      throw invalid(`primary key ${JSON.stringify(primaryKeyId)} is not among the keys`);
+    }
+    this.#primaryKeyId = primaryKeyId;
+  }
+
+  /** The id of the key that seals outgoing messages. */
+  get primaryKeyId(): string {
+    return this.#primaryKeyId;
+  }
+
+  /**
+   * Installs a key, so messages sealed with it can be opened. Installing the
+   * same key under the same id again does nothing.
+   *
+   * @param keyId - The new key's id.
+   * @param key - The 32-byte key (copied).
+   * @throws DistributedError `INVALID_ARGUMENT` for a bad id or key, an id already installed
+   *   with a different key, or a full keyring; the keyring is then unchanged.
+   */
+  install(keyId: string, key: Uint8Array): void {
+    checkKeyId(keyId);
+    checkKey(key);
+    const existing = this.#keys.get(keyId);
+    if (existing !== undefined) {
+      if (existing.key.equals(key)) return;
+      throw invalid(`key id ${keyId} is already installed with a different key`);
+    }
+    if (this.#keys.size >= this.maxKeys) {
+      throw invalid(`the keyring is full (${this.maxKeys} keys); remove one first`);
+    }
+    this.#keys.set(keyId, { key: Buffer.from(key), installedAt: this.#now() });
+  }
+
+  /**
+   * Makes an installed key the primary: it seals everything from now on.
+   *
+   * @param keyId - The id of an installed key.
+   * @throws DistributedError `INVALID_ARGUMENT` when no such key is installed.
+   */
+  use(keyId: string): void {
+    if (!this.#keys.has(keyId)) throw invalid(`key ${JSON.stringify(keyId)} is not installed`);
+    this.#primaryKeyId = keyId;
+  }
+
+  /**
+   * Removes a key: messages sealed with it are refused from now on.
+   *
+   * @param keyId - The id of an installed key other than the primary.
+   * @throws DistributedError `INVALID_ARGUMENT` when no such key is installed or it is the primary.
+   */
+  remove(keyId: string): void {
+    if (!this.#keys.has(keyId)) throw invalid(`key ${JSON.stringify(keyId)} is not installed`);
+    if (keyId === this.#primaryKeyId) {
+      throw invalid(`key ${keyId} is the primary; make another key primary first`);
+    }
+    this.#keys.delete(keyId);
+  }
+
+  /**
+   * Describes the installed keys, in installation order.
+   *
+   * @returns Frozen descriptions, without key material.
+   */
+  list(): KeyInfo[] {
+    return [...this.#keys].map(([keyId, { installedAt }]) =>
+      Object.freeze({ keyId, primary: keyId === this.#primaryKeyId, installedAt }),
+    );
+  }
+
+  /**
+   * The installed keys with their material, for writing a keyring file. Treat
+   * the result as secret.
+   *
+   * @returns Copies of every key, in installation order.
+   */
+  exportKeys(): KeyMaterial[] {
+    return [...this.#keys].map(([keyId, { key }]) =>
+      Object.freeze({ keyId, key: new Uint8Array(key) }),
+    );
+  }
+
+  /**
+   * Encrypts and authenticates with the primary key.
+   *
+   * @param plaintext - The bytes to protect.
+   * @param associatedData - Bytes authenticated but not encrypted (they travel separately).
+   * @returns `keyIdLength | keyId | nonce | ciphertext | tag`.
+   */
+  seal(plaintext: Uint8Array, associatedData: Uint8Array): Uint8Array {
+    const keyId = this.#primaryKeyId;
+    const installed = this.#keys.get(keyId);
+    if (installed === undefined) throw new Error('keyring invariant: the primary is installed');
+    const idLength = keyId.length; // ASCII by KEY_ID_PATTERN: one byte per character
+    const headerLength = 1 + idLength + NONCE_BYTES;
+    const sealed = new Uint8Array(headerLength + plaintext.length + TAG_BYTES);
+    sealed[0] = idLength;
+    sealed.set(Buffer.from(keyId, 'latin1'), 1);
+    const nonce = sealed.subarray(1 + idLength, headerLength);
+    randomFillSync(nonce);
+    const cipher = createCipheriv('aes-256-gcm', installed.key, nonce, {
+      authTagLength: TAG_BYTES,
+    });
+    cipher.setAAD(associatedData);
+    const body = cipher.update(plaintext);
+    const final = cipher.final();
+    sealed.set(body, headerLength);
+    sealed.set(final, headerLength + body.length);
+    sealed.set(cipher.getAuthTag(), headerLength + body.length + final.length);
+    return sealed;
+  }
+
+  /**
+   * Verifies and decrypts with whichever installed key the message names.
+   *
+   * @param sealed - What {@link Keyring.seal} produced (on this or another node).
+   * @param associatedData - The same associated data given to `seal`.
+   * @returns The plaintext.
+   * @throws WireError `truncated` or `malformed` when the layout is wrong, `unknown-key` when
+   *   the key is not installed, `unauthenticated` when the tag does not verify.
+   */
+  open(sealed: Uint8Array, associatedData: Uint8Array): Uint8Array {
+    if (sealed.length < 1) throw new WireError('truncated', 'sealed message is empty');
+    const idLength = sealed[0] ?? 0;
+    if (idLength < 1 || idLength > 64) {
+      throw new WireError('malformed', `sealed message key id length ${idLength} is invalid`);
+    }
+    const headerLength = 1 + idLength + NONCE_BYTES;
+    if (sealed.length < headerLength + TAG_BYTES) {
+      throw new WireError('truncated', 'sealed message is shorter than its header and tag');
+    }
+    const keyId = Buffer.from(sealed.buffer, sealed.byteOffset + 1, idLength).toString('latin1');
+    const installed = this.#keys.get(keyId);
+    if (installed === undefined) {
+      // Only a well-formed id is quoted, so logs never carry arbitrary bytes.
+      const shown = KEY_ID_PATTERN.test(keyId) ? keyId : '(not a valid key id)';
+      throw new WireError('unknown-key', `sealed with key ${shown}, which is not installed`);
+    }
+    const nonce = sealed.subarray(1 + idLength, headerLength);
+    const ciphertext = sealed.subarray(headerLength, sealed.length - TAG_BYTES);
+    const tag = sealed.subarray(sealed.length - TAG_BYTES);
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', installed.key, nonce, {
+        authTagLength: TAG_BYTES,
+      });
+      decipher.setAuthTag(tag);
+      decipher.setAAD(associatedData);
+      const body = decipher.update(ciphertext);
+      const final = decipher.final();
+      if (final.length === 0) return new Uint8Array(body.buffer, body.byteOffset, body.length);
+      return new Uint8Array(Buffer.concat([body, final]));
+    } catch (cause) {
+      throw new WireError('unauthenticated', `sealed message does not verify with key ${keyId}`, {
+        cause,
+      });
+    }
+  }
+}
