@@ -53,10 +53,24 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   server.listen(options.http.port, options.http.host);
   await once(server, 'listening');
   const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const url = `http://${formatAddress({ host: address.address, port: address.port })}`;
   const self = services.membership.getSelf();
-  logger.info({ url, nodeId: self.nodeId, mode: services.mode }, 'agent listening');
+  const details = services.networkDetails;
+  logger.info(
+    {
+      url,
+      nodeId: self.nodeId,
+      mode: services.mode,
+      ...(details === undefined
+        ? {}
+        : {
+            clusterAddress: formatAddress(details.listenAddress),
+            membership: details.membership,
+            encryption: details.encryption,
+          }),
+    },
+    'agent listening',
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = (reason: string): Promise<void> => {
@@ -68,9 +82,18 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       await services.membership.leave(reason);
       await closed;
       clearTimeout(grace);
+      // After the API: the network says goodbye to its peers, then the runtime is released.
+      await services.close?.();
       logger.info({ reason }, 'agent stopped');
     })();
     return stopping;
   };
   return { url, stop };
+}
+
+/** `host:port`, with IPv6 hosts in brackets. */
+export function formatAddress(address: ListenAddress): string {
+  return address.host.includes(':')
+    ? `[${address.host}]:${address.port}`
+    : `${address.host}:${address.port}`;
 }

@@ -24,4 +24,23 @@ export interface NodeServices {
   readonly replication: ReplicationSync;
   readonly autoTier: AutoTier;
   readonly governance: AutoGovernance;
+  /** What a networked node reports about its network; absent for the embedded defaults. */
+  readonly networkDetails?: NetworkDetails;
+  /**
+   * Releases what the implementations hold (sockets, timers, storage). The agent
+   * calls it last when it stops; absent when there is nothing to release.
+   */
+  close?(): Promise<void>;
+}
+
+/** Facts about a networked node, for `/v1/node`, `/v1/peers` and the log. */
+export interface NetworkDetails {
+  /** Where this node listens for peers, with the port chosen when `0` was asked for. */
+  readonly listenAddress: { readonly host: string; readonly port: number };
+  /** Whether traffic is encrypted with the cluster keyring or plaintext (development only). */
+  readonly encryption: 'keyring' | 'plaintext';
+  /** Which membership runs, said plainly (for example `embedded (single node)`). */
+  readonly membership: string;
+  /** A snapshot of the network and gossip counters (rejected frames by reason, and so on). */
+  stats(): Readonly<Record<string, unknown>>;
 }

@@ -8,12 +8,18 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { pino } from 'pino';
 import { DEFAULT_HTTP_ADDRESS, startAgent } from '../agent/agent.js';
-import { createEmbeddedServices } from '../agent/embedded-services.js';
 import { CONTRACT_VERSION } from '../contracts/common.js';
 import { LOAD_BALANCER_NAMES } from '../loadbalancing/factory.js';
 import { DEFAULT_SCALING_BOUNDS } from '../agent/http/routes/scaling.js';
 import { keyringCommand, UsageError } from './keyring-command.js';
-import { parseCount, parseListenAddress, parseNodeId } from './option-parsers.js';
+import { createAgentServices } from './agent-services.js';
+import {
+  parseAddressList,
+  parseCount,
+  parseListenAddress,
+  parseMilliseconds,
+  parseNodeId,
+} from './option-parsers.js';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -36,7 +42,27 @@ program
   .description('run a node: the seven contracts behind an HTTP JSON API')
   .option(
     '--dev',
-    'run the embedded single-node defaults (one node, no cluster networking); required until multi-node mode lands',
+    'development: without --bind, the embedded single-node defaults; with --bind, allow plaintext cluster traffic (no --keyring needed)',
+  )
+  .option(
+    '--bind <host:port>',
+    'run a networked node listening for peers here (port 0 picks a free one; the log says which)',
+    parseListenAddress,
+  )
+  .option(
+    '--join <host:port,...>',
+    'peers to dial at start to find the cluster (with --bind; repeatable)',
+    parseAddressList,
+  )
+  .option('--keyring <file>', 'the keyring file that encrypts cluster traffic (with --bind)')
+  .option(
+    '--data-dir <dir>',
+    'the node’s data directory (with --bind; default: a temporary directory removed on exit)',
+  )
+  .option(
+    '--peer-lost-after-ms <ms>',
+    'report an unreachable peer lost after this long (with --bind; default 30000)',
+    parseMilliseconds,
   )
   .option(
     '--http <host:port>',
@@ -73,10 +99,9 @@ program
       .default('info'),
   )
   .action(async (options: AgentCommandOptions) => {
-    if (options.dev !== true) {
-      process.stderr.write(
-        'dw agent: only the embedded single-node mode exists in this version; run `dw agent --dev`\n',
-      );
+    const problem = agentUsageProblem(options);
+    if (problem !== undefined) {
+      process.stderr.write(`dw agent: ${problem}\n`);
       process.exitCode = EXIT_USAGE;
       return;
     }
@@ -101,6 +126,11 @@ program
 
 interface AgentCommandOptions {
   readonly dev?: boolean;
+  readonly bind?: { readonly host: string; readonly port: number };
+  readonly join?: readonly { readonly host: string; readonly port: number }[];
+  readonly keyring?: string;
+  readonly dataDir?: string;
+  readonly peerLostAfterMs?: number;
   readonly http: { readonly host: string; readonly port: number };
   readonly nodeId?: string;
   readonly minNodes: number;
@@ -109,19 +139,42 @@ interface AgentCommandOptions {
   readonly logLevel: string;
 }
 
+/** What is wrong with the agent's options, or `undefined`. */
+function agentUsageProblem(options: AgentCommandOptions): string | undefined {
+  if (options.bind === undefined) {
+    if (options.dev !== true) {
+      return 'without --bind, only the embedded single-node mode exists: run `dw agent --dev`, or give --bind host:port and --keyring <file> for a networked node';
+    }
+    const networkOnly: readonly (readonly [string, unknown])[] = [
+      ['--join', options.join],
+      ['--keyring', options.keyring],
+      ['--data-dir', options.dataDir],
+      ['--peer-lost-after-ms', options.peerLostAfterMs],
+    ];
+    const given = networkOnly.find(([, value]) => value !== undefined);
+    if (given !== undefined) return `${given[0]} needs --bind host:port`;
+  } else if (options.keyring === undefined && options.dev !== true) {
+    return '--bind needs --keyring <file> (create one with `dw keyring generate`), or --dev for plaintext';
+  }
+  return undefined;
+}
+
 async function runAgent(options: AgentCommandOptions): Promise<void> {
   const logger = pino({ level: options.logLevel, base: { service: 'dw' } });
-  const services = createEmbeddedServices({
-    ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),
-    ...(options.lb === undefined ? {} : { loadBalancer: options.lb }),
-    onListenerError: (error) => logger.error({ err: error }, 'an event listener threw'),
-  });
-  const agent = await startAgent({
-    services,
-    http: options.http,
-    logger,
-    scalingBounds: { minNodes: options.minNodes, maxNodes: options.maxNodes },
-  });
+  const services = await createAgentServices(options, logger);
+  let agent: Awaited<ReturnType<typeof startAgent>>;
+  try {
+    agent = await startAgent({
+      services,
+      http: options.http,
+      logger,
+      scalingBounds: { minNodes: options.minNodes, maxNodes: options.maxNodes },
+    });
+  } catch (error) {
+    // The HTTP port may be taken: release the cluster socket and the runtime before failing.
+    await services.close?.();
+    throw error;
+  }
   const stopOn = (signal: NodeJS.Signals): void => {
     process.once(signal, () => {
       agent.stop(signal).then(

@@ -37,3 +37,31 @@ export function parseCount(value: string): number {
   }
   return count;
 }
+
+/** Parses a comma-separated list of `host:port` peer addresses; port 0 is refused (it cannot be dialled). */
+export function parseAddressList(value: string, previous: ListenAddress[] = []): ListenAddress[] {
+  const addresses = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0)
+    .map(parseListenAddress);
+  if (addresses.length === 0) {
+    throw new InvalidArgumentError(`expected host:port[,host:port…], got '${value}'`);
+  }
+  if (addresses.some((address) => address.port === 0)) {
+    throw new InvalidArgumentError(`a peer address needs a port from 1 to 65535, got '${value}'`);
+  }
+  // Repeating the option adds to the list.
+  return [...previous, ...addresses];
+}
+
+/** Parses a duration in whole milliseconds, at least 1. */
+export function parseMilliseconds(value: string): number {
+  const ms = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(ms) || ms < 1) {
+    throw new InvalidArgumentError(
+      `expected a whole number of milliseconds, at least 1, got '${value}'`,
+    );
+  }
+  return ms;
+}

@@ -37,6 +37,10 @@ const postRoutes = [
   '/v1/tiers/migrations',
   '/v1/governance/policies',
   '/v1/governance/evaluate',
+  '/v1/peers/broadcast',
+  '/v1/peers/fuzz-node/request',
+  '/v1/gossip',
+  '/v1/load-balancer/outcomes',
 ];
 
 async function post(path: string, body: string): Promise<{ status: number; json: any }> {
@@ -51,9 +55,13 @@ async function post(path: string, body: string): Promise<{ status: number; json:
 
 async function snapshot(): Promise<string> {
   const parts = await Promise.all(
-    ['/v1/governance/policies', '/v1/tiers', '/v1/scaling/state', '/v1/members'].map(async (path) =>
-      (await fetch(`${base}${path}`)).text(),
-    ),
+    [
+      '/v1/governance/policies',
+      '/v1/tiers',
+      '/v1/scaling/state',
+      '/v1/members',
+      '/v1/gossip/received',
+    ].map(async (path) => (await fetch(`${base}${path}`)).text()),
   );
   return parts.join('\n');
 }

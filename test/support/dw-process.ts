@@ -29,6 +29,8 @@ export function runDw(args: readonly string[]): {
 /** A running `dw agent` process and its JSON log lines. */
 export interface AgentProcess {
   readonly url: string;
+  /** Where a networked agent (`--bind`) listens for peers, as `host:port`; absent otherwise. */
+  readonly clusterAddress?: string;
   readonly child: ChildProcess;
   readonly logs: Record<string, unknown>[];
   /** Resolves with the exit code once the process has ended. */
@@ -47,7 +49,7 @@ export async function startAgentProcess(args: readonly string[]): Promise<AgentP
   );
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
+  const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       let entry: Record<string, unknown>;
@@ -58,9 +60,17 @@ export async function startAgentProcess(args: readonly string[]): Promise<AgentP
         return;
       }
       logs.push(entry);
-      if (entry['msg'] === 'agent listening') resolve(String(entry['url']));
+      if (entry['msg'] === 'agent listening') resolve(entry);
     });
     void exited.then((code) => reject(new Error(`dw agent exited with ${code}: ${stderr}`)));
   });
-  return { url, child, logs, exited };
+  const url = String(listening['url']);
+  const cluster = listening['clusterAddress'];
+  return {
+    url,
+    ...(typeof cluster === 'string' ? { clusterAddress: cluster } : {}),
+    child,
+    logs,
+    exited,
+  };
 }

@@ -13,6 +13,7 @@ export type HttpErrorCode =
   | 'INVALID_REQUEST'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'PAYLOAD_TOO_LARGE'
+  | 'TIMEOUT'
   | 'INTERNAL';
 
 /** An error the API answers with, carrying its HTTP status and stable code. */
@@ -62,6 +63,10 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof DistributedError) {
     return new ApiError(statusForCode(error.code), error.code, error.message);
+  }
+  // Peer requests that get no answer in time reject with a TimeoutError DOMException.
+  if (error instanceof DOMException && error.name === 'TimeoutError') {
+    return new ApiError(504, 'TIMEOUT', error.message);
   }
   return new ApiError(500, 'INTERNAL', 'internal error; see the agent log');
 }

@@ -130,3 +130,12 @@ export const governanceContextBody = z.strictObject({
   userId: id.exactOptional(),
   metadata: labels.exactOptional(),
 });
+
+// Base64 of at most 1 MiB of bytes (the network's default message limit; the body limit is 1 MiB too).
+const base64Bytes = z.base64().max(Math.ceil((1024 * 1024) / 3) * 4);
+
+/** `POST /v1/peers/broadcast` and `POST /v1/peers/{peerId}/request`: bytes as base64. */
+export const peerDataBody = z.strictObject({ data: base64Bytes });
+
+/** `POST /v1/gossip`: the payload as base64. */
+export const gossipBody = z.strictObject({ payload: base64Bytes });

@@ -5,6 +5,7 @@
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { PeerActivity } from '../peer-activity.js';
 import type { NodeServices } from '../services.js';
 import { toApiError } from './api-error.js';
 import { clusterRoutes } from './routes/cluster.js';
@@ -26,16 +27,17 @@ export interface ApiServerOptions {
   readonly scalingBounds?: ScalingBounds;
 }
 
-/** Every route of the `/v1` API. */
+/** Every route of the `/v1` API; `activity` holds what the peer routes show as received. */
 export function apiRouter(
   services: NodeServices,
   now: () => number,
+  activity: PeerActivity,
   scalingBounds: ScalingBounds = DEFAULT_SCALING_BOUNDS,
 ): Router {
   return new Router([
     ...clusterRoutes(services, now),
     ...loadBalancerRoutes(services, now),
-    ...peerRoutes(services),
+    ...peerRoutes(services, activity, now),
     ...scalingRoutes(services, scalingBounds),
     ...syncRoutes(services),
     ...tierRoutes(services),
@@ -43,11 +45,15 @@ export function apiRouter(
   ]);
 }
 
-/** Creates the HTTP server; the caller listens and closes. */
+/**
+ * Creates the HTTP server; the caller listens and closes. It records what the
+ * network delivers (see {@link PeerActivity}) until the server closes.
+ */
 export function createApiServer(options: ApiServerOptions): Server {
-  const router = apiRouter(options.services, options.now, options.scalingBounds);
   const { logger, now } = options;
-  return createServer((request, response) => {
+  const activity = new PeerActivity(options.services.network, options.services.gossip, { now });
+  const router = apiRouter(options.services, now, activity, options.scalingBounds);
+  const server = createServer((request, response) => {
     const startedAt = now();
     void handle(router, request, logger).then((answer) => {
       send(response, answer);
@@ -62,6 +68,8 @@ export function createApiServer(options: ApiServerOptions): Server {
       );
     });
   });
+  server.once('close', () => activity.close());
+  return server;
 }
 
 async function handle(

@@ -115,6 +115,34 @@ const FIXED_BYTES = 3 + 2 + 2 + 4 + 8 + 4;
 // UTF-8 cannot carry a lone surrogate (the encoder would silently replace it), so refuse one.
 const LONE_SURROGATE = /\p{Cs}/u;
 const utf8Encoder = new TextEncoder();
+/** Text fields up to this many bytes are decoded without the decoder when they are ASCII. */
+const ASCII_FAST_PATH_BYTES = 64;
+
+/**
+ * A text field's UTF-8 form: the string itself when it is ASCII (one byte per
+ * character, written without an intermediate array), its encoded bytes otherwise.
+ */
+type Utf8Field = string | Uint8Array;
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+function utf8Field(text: string): Utf8Field {
+  return isAscii(text) ? text : utf8Encoder.encode(text);
+}
+
+/** Writes a uint16-length-prefixed text field at `offset`; returns the offset after it. */
+function writeField(bytes: Uint8Array, view: DataView, offset: number, field: Utf8Field): number {
+  view.setUint16(offset, field.length, false);
+  if (typeof field === 'string') {
+    for (let i = 0; i < field.length; i++) bytes[offset + 2 + i] = field.charCodeAt(i);
+  } else {
+    bytes.set(field, offset + 2);
+  }
+  return offset + 2 + field.length;
+}
 // `fatal` turns invalid UTF-8 into an exception instead of silently replacing it.
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -146,12 +174,21 @@ function invalid(message: string): DistributedError {
  *
  * @param envelope - The envelope; every field is checked as the decoder would.
  * @param limits - The bounds the receiver applies; defaults as in {@link EnvelopeLimits}.
- * @returns The encoded bytes (a new array).
+ * @param headroom - Bytes left free (zero) in front of the envelope, so a caller can add its
+ *   own header without copying the envelope again; defaults to 0.
+ * @returns The encoded bytes (a new array), after `headroom` zero bytes.
  * @throws DistributedError `INVALID_ARGUMENT` when a field is invalid or beyond its bound, so
  *   that nothing is sent that a receiver with the same limits would refuse.
  * @since 2.0.0
  */
-export function encodeEnvelope(envelope: Envelope, limits?: EnvelopeLimits): Uint8Array {
+export function encodeEnvelope(
+  envelope: Envelope,
+  limits?: EnvelopeLimits,
+  headroom = 0,
+): Uint8Array {
+  if (!Number.isSafeInteger(headroom) || headroom < 0) {
+    throw new RangeError(`headroom must be a non-negative integer, got ${String(headroom)}`);
+  }
   const { maxPayloadBytes, maxIdBytes } = resolveLimits(limits);
   if (envelope.version !== WIRE_VERSION) {
     throw invalid(`version must be ${WIRE_VERSION}, got ${String(envelope.version)}`);
@@ -162,11 +199,15 @@ export function encodeEnvelope(envelope: Envelope, limits?: EnvelopeLimits): Uin
     throw invalid('from must be a non-empty string');
   }
   if (typeof envelope.to !== 'string') throw invalid('to must be a string');
-  if (LONE_SURROGATE.test(envelope.from) || LONE_SURROGATE.test(envelope.to)) {
+  const from = utf8Field(envelope.from);
+  const to = utf8Field(envelope.to);
+  // Only non-ASCII text can hold a surrogate.
+  if (
+    (typeof from !== 'string' && LONE_SURROGATE.test(envelope.from)) ||
+    (typeof to !== 'string' && LONE_SURROGATE.test(envelope.to))
+  ) {
     throw invalid('from and to must be well-formed Unicode');
   }
-  const from = utf8Encoder.encode(envelope.from);
-  const to = utf8Encoder.encode(envelope.to);
   if (from.length > maxIdBytes || to.length > maxIdBytes) {
     throw invalid(`from and to must be at most ${maxIdBytes} UTF-8 bytes`);
   }
@@ -180,14 +221,14 @@ export function encodeEnvelope(envelope: Envelope, limits?: EnvelopeLimits): Uin
   if (!Number.isFinite(envelope.sentAt) || envelope.sentAt < 0) {
     throw invalid(`sentAt must be finite and non-negative, got ${String(envelope.sentAt)}`);
   }
-  let errorCode: Uint8Array | undefined;
+  let errorCode: Utf8Field | undefined;
   if (envelope.errorCode !== undefined) {
     if (envelope.kind !== 'error') throw invalid('errorCode is only allowed on kind "error"');
     if (typeof envelope.errorCode !== 'string') throw invalid('errorCode must be a string');
     if (LONE_SURROGATE.test(envelope.errorCode)) {
       throw invalid('errorCode must be well-formed Unicode');
     }
-    errorCode = utf8Encoder.encode(envelope.errorCode);
+    errorCode = utf8Field(envelope.errorCode);
     if (errorCode.length > maxIdBytes) {
       throw invalid(`errorCode must be at most ${maxIdBytes} UTF-8 bytes`);
     }
@@ -198,6 +239,7 @@ export function encodeEnvelope(envelope: Envelope, limits?: EnvelopeLimits): Uin
   }
 
   const size =
+    headroom +
     FIXED_BYTES +
     from.length +
     to.length +
@@ -205,22 +247,17 @@ export function encodeEnvelope(envelope: Envelope, limits?: EnvelopeLimits): Uin
     envelope.payload.length;
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
-  let offset = 0;
+  let offset = headroom;
   bytes[offset++] = WIRE_VERSION;
   bytes[offset++] = kindIndex;
   bytes[offset++] = errorCode === undefined ? 0 : FLAG_ERROR_CODE;
-  const writeField = (field: Uint8Array): void => {
-    view.setUint16(offset, field.length, false);
-    bytes.set(field, offset + 2);
-    offset += 2 + field.length;
-  };
-  writeField(from);
-  writeField(to);
+  offset = writeField(bytes, view, offset, from);
+  offset = writeField(bytes, view, offset, to);
   view.setUint32(offset, envelope.correlationId, false);
   offset += 4;
   view.setFloat64(offset, envelope.sentAt, false);
   offset += 8;
-  if (errorCode !== undefined) writeField(errorCode);
+  if (errorCode !== undefined) offset = writeField(bytes, view, offset, errorCode);
   view.setUint32(offset, envelope.payload.length, false);
   bytes.set(envelope.payload, offset + 4);
   return bytes;
@@ -293,6 +330,17 @@ class Reader {
       );
     }
     const raw = this.bytes(length, what);
+    // ASCII needs no validation and no decoder call: one character per byte.
+    if (length <= ASCII_FAST_PATH_BYTES) {
+      let text = '';
+      let i = 0;
+      for (; i < length; i++) {
+        const byte = raw[i] as number;
+        if (byte > 0x7f) break;
+        text += String.fromCharCode(byte);
+      }
+      if (i === length) return text;
+    }
     try {
       return utf8Decoder.decode(raw);
     } catch (cause) {

@@ -72,6 +72,14 @@ export function encodeFrame(
 export interface FrameDecoderOptions {
   /** The largest frame body accepted, in bytes; defaults to {@link DEFAULT_MAX_FRAME_BYTES}. */
   readonly maxFrameBytes?: number;
+  /**
+   * When `false`, a frame that arrives whole inside one chunk is returned as a
+   * view of that chunk instead of a copy, saving a copy per frame. Only for a
+   * caller that owns the chunks (nothing else writes to them) and is done with
+   * each body, or copies what it keeps, before it reuses their memory.
+   * Defaults to `true`: every body is a new array.
+   */
+  readonly copyBodies?: boolean;
 }
 
 /**
@@ -97,6 +105,7 @@ export interface FrameDecoderOptions {
 export class FrameDecoder {
   /** The largest frame body accepted, in bytes. */
   readonly maxFrameBytes: number;
+  readonly #copyBodies: boolean;
   readonly #prefix = new Uint8Array(FRAME_PREFIX_BYTES);
   #prefixFilled = 0;
   #body: Uint8Array | undefined;
@@ -111,6 +120,7 @@ export class FrameDecoder {
     const maxFrameBytes = options?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     checkMaxFrameBytes(maxFrameBytes);
     this.maxFrameBytes = maxFrameBytes;
+    this.#copyBodies = options?.copyBodies !== false;
   }
 
   /** How many bytes of an incomplete frame (prefix and body) are held. */
@@ -122,7 +132,8 @@ export class FrameDecoder {
    * Feeds the next chunk of the stream.
    *
    * @param chunk - The next bytes, in stream order. The decoder copies what it keeps.
-   * @returns The bodies of the frames completed by this chunk, in order; each is a new array.
+   * @returns The bodies of the frames completed by this chunk, in order; each is a new array
+   *   (unless `copyBodies` is `false`: see {@link FrameDecoderOptions.copyBodies}).
    * @throws WireError `frame-too-large` as soon as a prefix announces more than `maxFrameBytes`.
    */
   push(chunk: Uint8Array): Uint8Array[] {
@@ -130,6 +141,38 @@ export class FrameDecoder {
     const bodies: Uint8Array[] = [];
     let offset = 0;
     while (offset < chunk.length) {
+      if (this.#body === undefined && this.#prefixFilled === 0 && chunk.length - offset >= 4) {
+        // Fast path: a whole prefix in this chunk, and maybe the whole body.
+        const length =
+          ((chunk[offset] as number) * 0x100_0000 +
+            (((chunk[offset + 1] as number) << 16) |
+              ((chunk[offset + 2] as number) << 8) |
+              (chunk[offset + 3] as number))) >>>
+          0;
+        if (length > this.maxFrameBytes) {
+          this.#failure = new WireError(
+            'frame-too-large',
+            `frame prefix announces ${length} bytes, above the limit of ${this.maxFrameBytes}`,
+          );
+          throw this.#failure;
+        }
+        offset += FRAME_PREFIX_BYTES;
+        if (chunk.length - offset >= length) {
+          const view = chunk.subarray(offset, offset + length);
+          if (this.#copyBodies) {
+            // Copied through `set`: `slice` on a Node Buffer would return a view, not a copy.
+            const body = new Uint8Array(length);
+            body.set(view);
+            bodies.push(body);
+          } else {
+            bodies.push(view);
+          }
+          offset += length;
+          continue;
+        }
+        this.#body = new Uint8Array(length);
+        this.#bodyFilled = 0;
+      }
       if (this.#body === undefined) {
         const take = Math.min(FRAME_PREFIX_BYTES - this.#prefixFilled, chunk.length - offset);
         this.#prefix.set(chunk.subarray(offset, offset + take), this.#prefixFilled);

@@ -18,6 +18,7 @@ import type {
 } from '../../contracts/p2p-network.js';
 import { EventHub, createUnsubscribe } from '../../core/events.js';
 import { WIRE_VERSION, type Envelope, type EnvelopeKind } from '../../core/wire/envelope.js';
+import { FRAME_PREFIX_BYTES } from '../../core/wire/frame.js';
 import { WireError } from '../../core/wire/wire-error.js';
 import type {
   NetworkAddress,
@@ -101,6 +102,8 @@ interface PeerState {
   greeted: boolean;
   pendingRequests: number;
   inboundRequests: number;
+  /** A flush of the queue is scheduled for the end of the current task (see `#enqueue`). */
+  flushScheduled: boolean;
 }
 
 interface PendingRequest {
@@ -110,6 +113,10 @@ interface PendingRequest {
 
 /** Bytes counted per queued envelope on top of its payload (header, ids, seal, frame prefix). */
 const ENVELOPE_OVERHEAD_BYTES = 128;
+/** A flush gathers small frames into one stream write until the batch holds this many bytes. */
+const MAX_WRITE_BATCH_BYTES = 64 * 1024;
+/** A frame at least this long is written on its own rather than copied into a batch. */
+const SOLO_WRITE_BYTES = 16 * 1024;
 /** The most characters of a remote error message kept. */
 const MAX_ERROR_MESSAGE_CHARS = 1024;
 const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::']);
@@ -163,7 +170,9 @@ const decoder = new TextDecoder();
  * at most once: bytes handed to a connection that then breaks may be lost
  * (the envelopes still queued are sent on the next connection). Envelopes are
  * sealed when written, not when queued, so a keyring rotation never strands a
- * queued envelope under a removed key.
+ * queued envelope under a removed key. The queue is flushed at the end of the
+ * task that queued (a microtask), so envelopes queued together go out in one
+ * stream write (small frames batched up to 64 KiB; a large frame alone).
  *
  * **Requests.** Each request carries a correlation id; the response comes back
  * on any connection of the pair. No response within `requestTimeoutMs` rejects
@@ -796,6 +805,7 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
       greeted: false,
       pendingRequests: 0,
       inboundRequests: 0,
+      flushScheduled: false,
     };
     this.#peers.set(peerId, peer);
     this.#tombstones.delete(peerId);
@@ -893,8 +903,22 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
     }
     peer.queue.push({ ...item, bytes });
     peer.queuedBytes += bytes;
-    if (this.#hasOpen(peer)) this.#flush(peer);
+    if (this.#hasOpen(peer)) this.#scheduleFlush(peer);
     else if (!peer.dialing && peer.reconnectTimer === undefined) this.#dial(peer);
+  }
+
+  /**
+   * Flushes `peer`'s queue once the current synchronous work and its microtasks
+   * are done, so envelopes queued together (many requests in flight, replies to a
+   * burst) go out in one stream write instead of one write per frame.
+   */
+  #scheduleFlush(peer: PeerState): void {
+    if (peer.flushScheduled) return;
+    peer.flushScheduled = true;
+    queueMicrotask(() => {
+      peer.flushScheduled = false;
+      if (!this.#closed) this.#flush(peer);
+    });
   }
 
   #flush(peer: PeerState): void {
@@ -909,10 +933,65 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
       }
     }
     if (target === undefined) return;
+    let batch: Uint8Array[] = [];
+    let batchBytes = 0;
+    const writeBatch = (): void => {
+      if (batch.length === 0) return;
+      this.#writeFramed(target, batch);
+      batch = [];
+      batchBytes = 0;
+    };
+    // Small frames queued together go out in one stream write; a large frame
+    // goes alone, without being copied into a batch. A frame is sealed only
+    // when it is about to be written.
     while (peer.queue.length > 0 && target.writable && target.state === 'open') {
       const item = peer.queue.shift() as QueuedEnvelope;
       peer.queuedBytes -= item.bytes;
-      this.#write(target, peer.peerId, item);
+      const framed = this.#seal(peer.peerId, item);
+      if (framed === undefined) continue;
+      if (framed.length >= SOLO_WRITE_BYTES) {
+        writeBatch();
+        this.#writeFramed(target, [framed]);
+      } else {
+        batch.push(framed);
+        batchBytes += framed.length;
+        if (batchBytes >= MAX_WRITE_BATCH_BYTES) writeBatch();
+      }
+    }
+    writeBatch();
+  }
+
+  /** Hands sealed frames (from {@link NativeP2PNetwork.#seal}) to a connection in one write. */
+  #writeFramed(connection: PeerConnection, framed: readonly Uint8Array[]): void {
+    try {
+      connection.writeFramed(framed, this.#runtime.clock.monotonic());
+      this.#framesSent += framed.length;
+    } catch (error) {
+      this.#options.onListenerError(error);
+    }
+  }
+
+  /**
+   * Seals one envelope for `to`, with room for the frame's length prefix in
+   * front (see {@link PeerConnection.writeFramed}); `undefined` (reported) when sealing fails.
+   */
+  #seal(to: string, item: Omit<QueuedEnvelope, 'bytes'>): Uint8Array | undefined {
+    const envelope: Envelope = {
+      version: WIRE_VERSION,
+      kind: item.kind,
+      from: this.localPeerId,
+      to,
+      correlationId: item.correlationId,
+      sentAt: this.#runtime.clock.now(),
+      payload: item.payload,
+      ...(item.errorCode === undefined ? {} : { errorCode: item.errorCode }),
+    };
+    try {
+      return this.#codec.seal(envelope, FRAME_PREFIX_BYTES);
+    } catch (error) {
+      // Sealing only fails on a broken keyring; the envelope cannot be sent.
+      this.#options.onListenerError(error);
+      return undefined;
     }
   }
 
@@ -926,23 +1005,8 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
   }
 
   #write(connection: PeerConnection, to: string, item: Omit<QueuedEnvelope, 'bytes'>): void {
-    const envelope: Envelope = {
-      version: WIRE_VERSION,
-      kind: item.kind,
-      from: this.localPeerId,
-      to,
-      correlationId: item.correlationId,
-      sentAt: this.#runtime.clock.now(),
-      payload: item.payload,
-      ...(item.errorCode === undefined ? {} : { errorCode: item.errorCode }),
-    };
-    try {
-      connection.writeFrame(this.#codec.seal(envelope), this.#runtime.clock.monotonic());
-      this.#framesSent += 1;
-    } catch (error) {
-      // Sealing only fails on a broken keyring; the envelope cannot be sent.
-      this.#options.onListenerError(error);
-    }
+    const framed = this.#seal(to, item);
+    if (framed !== undefined) this.#writeFramed(connection, [framed]);
   }
 
   #reply(
@@ -1024,7 +1088,8 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
         this.#messages.emit(
           Object.freeze({
             fromPeerId: peer.peerId,
-            data: envelope.payload.slice(),
+            // The decoder's payload is a fresh copy that nothing else holds.
+            data: envelope.payload,
             receivedAt: this.#runtime.clock.now(),
           }),
         );
@@ -1174,7 +1239,8 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
     peer.inboundRequests += 1;
     const request = Object.freeze({
       fromPeerId: peer.peerId,
-      data: envelope.payload.slice(),
+      // The decoder's payload is a fresh copy that nothing else holds.
+      data: envelope.payload,
       receivedAt: this.#runtime.clock.now(),
     });
     Promise.resolve()
@@ -1210,7 +1276,8 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
       return;
     }
     if (envelope.kind === 'response') {
-      pending.settle(undefined, envelope.payload.slice());
+      // The decoder's payload is a fresh copy that nothing else holds.
+      pending.settle(undefined, envelope.payload);
       return;
     }
     const message = `peer '${envelope.from}': ${decoder.decode(envelope.payload)}`;

@@ -6,7 +6,12 @@
  */
 
 import type { Unsubscribe } from '../../contracts/common.js';
-import { FrameDecoder, encodeFrame } from '../../core/wire/frame.js';
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  FRAME_PREFIX_BYTES,
+  FrameDecoder,
+} from '../../core/wire/frame.js';
+import { WireError } from '../../core/wire/wire-error.js';
 import type { StreamConnection, Timer } from '../../runtime/runtime.js';
 import type { GoodbyeReason } from './control.js';
 
@@ -96,8 +101,12 @@ export class PeerConnection {
     this.expectedPeerId = init.expectedPeerId;
     this.seed = init.seed;
     this.lastActivity = init.now;
+    // Bodies may be views of the received chunk: the network opens each at once
+    // (the codec decrypts or decodes it into new arrays) and keeps nothing of it.
     this.#decoder = new FrameDecoder(
-      init.maxFrameBytes === undefined ? {} : { maxFrameBytes: init.maxFrameBytes },
+      init.maxFrameBytes === undefined
+        ? { copyBodies: false }
+        : { maxFrameBytes: init.maxFrameBytes, copyBodies: false },
     );
   }
 
@@ -122,7 +131,8 @@ export class PeerConnection {
    * Splits received bytes into frame bodies.
    *
    * @param chunk - Bytes as received.
-   * @returns Complete frame bodies, in order.
+   * @returns Complete frame bodies, in order; a body that arrived whole in `chunk` is a view of
+   *   it, so open it before `chunk` could change and keep nothing of it.
    * @throws WireError `frame-too-large` for an oversized length prefix.
    */
   frames(chunk: Uint8Array): Uint8Array[] {
@@ -130,14 +140,46 @@ export class PeerConnection {
   }
 
   /**
-   * Writes one frame body, length-prefixed.
+   * Writes frames in one stream write. Each array holds a frame body after
+   * {@link FRAME_PREFIX_BYTES} free bytes (as `SecureCodec.seal` leaves them
+   * with that headroom), where the length prefix is written in place, so a
+   * single frame is handed to the stream without another copy.
    *
-   * @param body - A sealed envelope.
+   * @param framed - Frames with room for their prefix, in order.
    * @param now - Monotonic time, for idle tracking.
+   * @throws WireError `frame-too-large` when a body is longer than the wire limit
+   *   (nothing is written then).
    */
-  writeFrame(body: Uint8Array, now: number): void {
+  writeFramed(framed: readonly Uint8Array[], now: number): void {
+    let total = 0;
+    for (const frame of framed) {
+      const bodyLength = frame.length - FRAME_PREFIX_BYTES;
+      if (bodyLength > DEFAULT_MAX_FRAME_BYTES) {
+        throw new WireError(
+          'frame-too-large',
+          `frame body of ${bodyLength} bytes exceeds the limit of ${DEFAULT_MAX_FRAME_BYTES}`,
+        );
+      }
+      new DataView(frame.buffer, frame.byteOffset, FRAME_PREFIX_BYTES).setUint32(
+        0,
+        bodyLength,
+        false,
+      );
+      total += frame.length;
+    }
+    let bytes: Uint8Array;
+    if (framed.length === 1) {
+      bytes = framed[0] as Uint8Array;
+    } else {
+      bytes = new Uint8Array(total);
+      let offset = 0;
+      for (const frame of framed) {
+        bytes.set(frame, offset);
+        offset += frame.length;
+      }
+    }
     this.lastActivity = now;
-    if (!this.stream.write(encodeFrame(body))) this.writable = false;
+    if (!this.stream.write(bytes)) this.writable = false;
   }
 
   /** Whether it still carries traffic (handshaking or open). */

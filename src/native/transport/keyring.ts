@@ -69,6 +69,9 @@ export const NONCE_BYTES = 12;
  */
 export const TAG_BYTES = 16;
 
+/** How many nonces are drawn from the CSPRNG at once. */
+const NONCE_POOL_NONCES = 256;
+
 /**
  * What a key id must look like: 1 to 64 ASCII letters, digits, `.`, `_` or `-`,
  * so it is safe in file names, command lines and logs.
@@ -122,6 +125,10 @@ export class Keyring {
   /** The most keys installed at once. */
   readonly maxKeys: number;
   readonly #keys = new Map<string, InstalledKey>();
+  // Nonces are drawn from the CSPRNG in blocks (each byte used once), which
+  // costs one call per NONCE_POOL_NONCES messages instead of one per message.
+  readonly #noncePool = new Uint8Array(NONCE_BYTES * NONCE_POOL_NONCES);
+  #noncePoolUsed = NONCE_BYTES * NONCE_POOL_NONCES;
   readonly #now: () => number;
   #primaryKeyId: string;
 
@@ -243,19 +250,31 @@ export class Keyring {
    *
    * @param plaintext - The bytes to protect.
    * @param associatedData - Bytes authenticated but not encrypted (they travel separately).
-   * @returns `keyIdLength | keyId | nonce | ciphertext | tag`.
+   * @param headroom - Bytes left free (zero) in front of the sealed message, for the caller's
+   *   own header, so it need not copy the result; defaults to 0.
+   * @returns `keyIdLength | keyId | nonce | ciphertext | tag`, after `headroom` zero bytes.
    */
-  seal(plaintext: Uint8Array, associatedData: Uint8Array): Uint8Array {
+  seal(plaintext: Uint8Array, associatedData: Uint8Array, headroom = 0): Uint8Array {
+    if (!Number.isSafeInteger(headroom) || headroom < 0) {
+      throw new RangeError(`headroom must be a non-negative integer, got ${String(headroom)}`);
+    }
     const keyId = this.#primaryKeyId;
     const installed = this.#keys.get(keyId);
     if (installed === undefined) throw new Error('keyring invariant: the primary is installed');
     const idLength = keyId.length; // ASCII by KEY_ID_PATTERN: one byte per character
-    const headerLength = 1 + idLength + NONCE_BYTES;
+    const headerLength = headroom + 1 + idLength + NONCE_BYTES;
     const sealed = new Uint8Array(headerLength + plaintext.length + TAG_BYTES);
-    sealed[0] = idLength;
-    sealed.set(Buffer.from(keyId, 'latin1'), 1);
-    const nonce = sealed.subarray(1 + idLength, headerLength);
-    randomFillSync(nonce);
+    sealed[headroom] = idLength;
+    for (let i = 0; i < idLength; i++) sealed[headroom + 1 + i] = keyId.charCodeAt(i);
+    const nonce = sealed.subarray(headroom + 1 + idLength, headerLength);
+    if (this.#noncePoolUsed >= this.#noncePool.length) {
+      randomFillSync(this.#noncePool);
+      this.#noncePoolUsed = 0;
+    }
+    nonce.set(this.#noncePool.subarray(this.#noncePoolUsed, this.#noncePoolUsed + NONCE_BYTES));
+    // Wiped once used, so no nonce stays readable in memory after it was handed out.
+    this.#noncePool.fill(0, this.#noncePoolUsed, this.#noncePoolUsed + NONCE_BYTES);
+    this.#noncePoolUsed += NONCE_BYTES;
     const cipher = createCipheriv('aes-256-gcm', installed.key, nonce, {
       authTagLength: TAG_BYTES,
     });

@@ -208,6 +208,8 @@ export class SecureCodec {
   #sequence = 0;
   // A Map iterates in insertion order; re-inserting on every accepted frame keeps it least-recent first.
   readonly #senders = new Map<string, SenderState>();
+  /** The sender last moved to the end of {@link SecureCodec.#senders} (no need to move it again). */
+  #mostRecentSender: string | undefined;
   readonly #rejected = createRejectCounters();
 
   /**
@@ -263,17 +265,25 @@ export class SecureCodec {
    * Seals an envelope into a frame body, with the next sequence number.
    *
    * @param envelope - The envelope; its `from` must be this node's id.
-   * @returns The frame body (wrap it with `encodeFrame`).
+   * @param headroom - Bytes left free (zero) in front of the body, for example for the frame's
+   *   length prefix, so the caller need not copy the body again; defaults to 0.
+   * @returns The frame body (wrap it with `encodeFrame`), after `headroom` zero bytes.
    * @throws DistributedError `INVALID_ARGUMENT` when the envelope is invalid or not from this node.
    */
-  seal(envelope: Envelope): Uint8Array {
+  seal(envelope: Envelope, headroom = 0): Uint8Array {
     if (envelope.from !== this.localNodeId) {
       throw new DistributedError(
         'INVALID_ARGUMENT',
         `cannot seal an envelope from ${JSON.stringify(envelope.from)} on node ${this.localNodeId}`,
       );
     }
-    const plain = encodeEnvelope(envelope, this.#limits);
+    const bodyStart = headroom + SECURE_HEADER_BYTES;
+    // The envelope and the seal are written after room for the header, so nothing is copied twice.
+    const plain = encodeEnvelope(
+      envelope,
+      this.#limits,
+      this.#keyring === undefined ? bodyStart : 0,
+    );
     const sequence = this.#sequence + 1;
     const header = new Uint8Array(SECURE_HEADER_BYTES);
     const view = new DataView(header.buffer);
@@ -281,11 +291,9 @@ export class SecureCodec {
     header.set(this.#epoch, 1);
     view.setUint32(9, Math.floor(sequence / 0x1_0000_0000), false);
     view.setUint32(13, sequence >>> 0, false);
-    const rest = this.#keyring === undefined ? plain : this.#keyring.seal(plain, header);
+    const body = this.#keyring === undefined ? plain : this.#keyring.seal(plain, header, bodyStart);
     this.#sequence = sequence;
-    const body = new Uint8Array(SECURE_HEADER_BYTES + rest.length);
-    body.set(header);
-    body.set(rest, SECURE_HEADER_BYTES);
+    body.set(header, headroom);
     return body;
   }
 
@@ -358,6 +366,7 @@ export class SecureCodec {
       const fresh = new SenderState(epoch, this.#replayWindow);
       fresh.accept(sequence);
       this.#senders.set(from, fresh);
+      this.#mostRecentSender = from;
       const oldest = this.#senders.keys().next();
       if (this.#senders.size > this.#maxTrackedSenders && oldest.done !== true) {
         this.#senders.delete(oldest.value);
@@ -374,7 +383,11 @@ export class SecureCodec {
       if (problem !== undefined) throw new WireError('replayed', `from ${from}: ${problem}`);
     }
     state.accept(sequence);
-    this.#senders.delete(from);
-    this.#senders.set(from, state);
+    if (this.#mostRecentSender !== from) {
+      // Move it to the end: the map stays least-recently-heard first.
+      this.#senders.delete(from);
+      this.#senders.set(from, state);
+      this.#mostRecentSender = from;
+    }
   }
 }

@@ -23,7 +23,17 @@ export function clusterRoutes(services: NodeServices, now: () => number): Route[
       path: '/v1/node',
       handler: () => ({
         status: 200,
-        body: { mode: services.mode, node: membership.getSelf() },
+        body: {
+          mode: services.mode,
+          node: membership.getSelf(),
+          ...(services.networkDetails === undefined
+            ? {}
+            : {
+                membership: services.networkDetails.membership,
+                clusterAddress: services.networkDetails.listenAddress,
+                encryption: services.networkDetails.encryption,
+              }),
+        },
       }),
     },
     {

@@ -1,0 +1,133 @@
+/**
+ * A networked node: the native P2P network and gossip on the Node runtime,
+ * the other contracts still the embedded defaults. Membership stays
+ * single-node until native membership lands, and `/v1/node` says so.
+ */
+
+import type { Logger } from 'pino';
+import { NativeGossipProtocol } from '../native/gossip/native-gossip-protocol.js';
+import { p2pGossipTransport } from '../native/gossip/gossip-transport.js';
+import { NativeP2PNetwork } from '../native/p2p/native-p2p-network.js';
+import type { Keyring } from '../native/transport/keyring.js';
+import { SecureCodec } from '../native/transport/secure-codec.js';
+import { createNodeRuntime } from '../runtime/node/node-runtime.js';
+import type { ListenAddress } from './agent.js';
+import { createEmbeddedServices } from './embedded-services.js';
+import type { NodeServices } from './services.js';
+
+/** What `/v1/node` says about membership until native membership lands. */
+export const NETWORKED_MEMBERSHIP = 'embedded (single node)';
+
+/** Options for {@link startNetworkedServices}. */
+export interface NetworkedServicesOptions {
+  /** This node's id, also its peer id; defaults to `node-` and eight random hex digits. */
+  readonly nodeId?: string;
+  /** A load-balancing strategy by name; defaults to the embedded round robin. */
+  readonly loadBalancer?: string;
+  /** Where to listen for peers; port `0` picks a free one. */
+  readonly bind: ListenAddress;
+  /** Peers to dial at start to find the network. */
+  readonly join: readonly ListenAddress[];
+  /** The cluster keyring; without one the node sends plaintext, which `allowPlaintext` must permit. */
+  readonly keyring?: Keyring;
+  /** Development only: accept plaintext frames (and send them when there is no keyring). */
+  readonly allowPlaintext: boolean;
+  /** The runtime's data directory; default a temporary directory deleted on close. */
+  readonly dataDir?: string;
+  /** How long a peer may stay unreachable before it is reported lost, in ms; the network's default otherwise. */
+  readonly peerLostAfterMs?: number;
+  /** Where runtime errors, refused frames and listener errors are reported. */
+  readonly logger: Logger;
+}
+
+/**
+ * Starts the runtime and the network (listening on `bind`, dialling `join`)
+ * and assembles the node. `close()` says goodbye to peers, then closes the
+ * runtime.
+ *
+ * @throws The listen error (such as `EADDRINUSE`), after releasing the runtime.
+ */
+export async function startNetworkedServices(
+  options: NetworkedServicesOptions,
+): Promise<NodeServices> {
+  const { logger } = options;
+  const onListenerError = (error: unknown): void => {
+    logger.error({ err: error }, 'an event listener threw');
+  };
+  const embedded = createEmbeddedServices({
+    ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),
+    ...(options.loadBalancer === undefined ? {} : { loadBalancer: options.loadBalancer }),
+    onListenerError,
+  });
+  const nodeId = embedded.membership.getSelf().nodeId;
+  if (options.keyring === undefined && !options.allowPlaintext) {
+    throw new Error('a keyring is required unless plaintext is allowed');
+  }
+  const runtime = createNodeRuntime({
+    nodeId,
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+    onError: (error) => logger.error({ err: error }, 'runtime error'),
+  });
+  const codec = new SecureCodec({
+    ...(options.keyring === undefined ? {} : { keyring: options.keyring }),
+    allowPlaintext: options.allowPlaintext,
+    localNodeId: nodeId,
+    random: runtime.random,
+  });
+  let network: NativeP2PNetwork;
+  try {
+    network = new NativeP2PNetwork({
+      runtime,
+      localPeerId: nodeId,
+      listen: options.bind,
+      seeds: options.join,
+      codec,
+      ...(options.peerLostAfterMs === undefined ? {} : { lostAfterMs: options.peerLostAfterMs }),
+      onReject: (reason, source) =>
+        logger.warn(
+          { reason, peerId: source.peerId, remote: `${source.remote.host}:${source.remote.port}` },
+          'refused a frame from the network',
+        ),
+      onListenerError,
+    });
+    await network.start();
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+  const transport = p2pGossipTransport(network, {
+    onSendError: (peerId, error) => logger.debug({ err: error, peerId }, 'gossip send failed'),
+  });
+  const gossip = new NativeGossipProtocol(runtime, transport, { nodeId, onListenerError });
+  const listenAddress = network.listenAddress;
+  let closing: Promise<void> | undefined;
+  return {
+    ...embedded,
+    mode: 'networked',
+    network,
+    gossip,
+    networkDetails: {
+      listenAddress: { host: listenAddress.host, port: listenAddress.port },
+      encryption: options.keyring === undefined ? 'plaintext' : 'keyring',
+      membership: NETWORKED_MEMBERSHIP,
+      stats: () => ({
+        network: network.stats,
+        gossip: gossip.stats,
+        gossipTransport: { ...transport.stats },
+      }),
+    },
+    close: () => {
+      closing ??= (async () => {
+        gossip.close();
+        transport.close();
+        try {
+          // Goodbyes first, so peers report this node lost at once rather than after lostAfterMs.
+          await network.close();
+        } finally {
+          await runtime.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}
