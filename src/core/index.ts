@@ -35,3 +35,4 @@ export * from './random/seeded-random.js';
 export * from './wire/wire-error.js';
 export * from './wire/frame.js';
 export * from './wire/envelope.js';
+export * from './request-handler-slot.js';

@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 
+import { RequestHandlerSlot } from '../core/request-handler-slot.js';
 import { randomUUID } from 'node:crypto';
 import type { CallOptions, Listener, Unsubscribe } from '../contracts/common.js';
 import { DistributedError } from '../contracts/errors.js';
@@ -14,7 +15,7 @@ import type {
   PeerMessage,
   PeerRequestHandler,
 } from '../contracts/p2p-network.js';
-import { EventHub, createUnsubscribe } from '../core/events.js';
+import { EventHub } from '../core/events.js';
 import { resolveEmbeddedOptions, type EmbeddedOptions } from './options.js';
 
 /**
@@ -65,7 +66,7 @@ export class InMemoryP2PNetwork implements P2PNetwork {
   readonly #now: () => number;
   readonly #peerEvents: EventHub<PeerEvent>;
   readonly #messages: EventHub<PeerMessage>;
-  #requestHandler: PeerRequestHandler | undefined;
+  readonly #requestHandler = new RequestHandlerSlot();
 
   /**
    * @param options - This node's identity and limits; everything has a default.
@@ -125,13 +126,7 @@ export class InMemoryP2PNetwork implements P2PNetwork {
    * @param handler - Answers each request.
    */
   setRequestHandler(handler: PeerRequestHandler): Unsubscribe {
-    if (typeof handler !== 'function') {
-      throw new DistributedError('INVALID_ARGUMENT', 'the request handler must be a function');
-    }
-    this.#requestHandler = handler;
-    return createUnsubscribe(() => {
-      if (this.#requestHandler === handler) this.#requestHandler = undefined;
-    });
+    return this.#requestHandler.set(handler);
   }
 
   /**
@@ -207,7 +202,7 @@ export class InMemoryP2PNetwork implements P2PNetwork {
     this.#requireKnown(peerId);
     await Promise.resolve();
     options?.signal?.throwIfAborted();
-    const handler = this.#requestHandler;
+    const handler = this.#requestHandler.current;
     if (handler === undefined) {
       throw new DistributedError(
         'NO_REQUEST_HANDLER',

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 
+import { RequestHandlerSlot } from '../../core/request-handler-slot.js';
 import type { CallOptions, Listener, Unsubscribe } from '../../contracts/common.js';
 import { DistributedError, ERROR_CODES, type ErrorCode } from '../../contracts/errors.js';
 import type {
@@ -16,7 +17,7 @@ import type {
   PeerMessage,
   PeerRequestHandler,
 } from '../../contracts/p2p-network.js';
-import { EventHub, createUnsubscribe } from '../../core/events.js';
+import { EventHub } from '../../core/events.js';
 import { WIRE_VERSION, type Envelope, type EnvelopeKind } from '../../core/wire/envelope.js';
 import { FRAME_PREFIX_BYTES } from '../../core/wire/frame.js';
 import { WireError } from '../../core/wire/wire-error.js';
@@ -217,7 +218,7 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
   readonly #probes = new Map<string, SeedState>();
   readonly #lifetime = new AbortController();
   readonly #rejected: Record<P2PRejectReason, number>;
-  #requestHandler: PeerRequestHandler | undefined;
+  readonly #requestHandler = new RequestHandlerSlot();
   #listener: StreamListener | undefined;
   #sweepTimer: Timer | undefined;
   #starting: Promise<void> | undefined;
@@ -409,13 +410,7 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
    * @throws A {@link DistributedError} `INVALID_ARGUMENT` when `handler` is not a function.
    */
   setRequestHandler(handler: PeerRequestHandler): Unsubscribe {
-    if (typeof handler !== 'function') {
-      throw new DistributedError('INVALID_ARGUMENT', 'the request handler must be a function');
-    }
-    this.#requestHandler = handler;
-    return createUnsubscribe(() => {
-      if (this.#requestHandler === handler) this.#requestHandler = undefined;
-    });
+    return this.#requestHandler.set(handler);
   }
 
   /**
@@ -1216,7 +1211,7 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
 
   #onRequest(peer: PeerState, envelope: Envelope): void {
     const { correlationId } = envelope;
-    const handler = this.#requestHandler;
+    const handler = this.#requestHandler.current;
     if (handler === undefined) {
       this.#reply(peer.peerId, correlationId, {
         error: new DistributedError(
