@@ -11,6 +11,7 @@
  * @packageDocumentation
  */
 
+import { fmix32 } from '../load-balancing/hashing/hash.js';
 import { DistributedError } from '../../contracts/errors.js';
 
 /** 2^32 as a float, for turning a uint32 into [0, 1). */
@@ -41,17 +42,6 @@ export function hashString32(text: string, basis = 0x811c9dc5): number {
     h = Math.imul(h, 0x01000193);
   }
   return fmix32(h);
-}
-
-/** The murmur3 32-bit finaliser: a bijective avalanche mix. */
-function fmix32(value: number): number {
-  let h = value >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /** Turns a numeric seed (any finite number) into 32 bits, keeping high bits of large integers. */
