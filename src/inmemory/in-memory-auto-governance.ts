@@ -20,6 +20,7 @@ import { DistributedError } from '../contracts/errors.js';
 import { EventHub } from '../core/events.js';
 import { combinePolicies, orderPolicies } from '../core/governance/combine.js';
 import { parseSimpleMatcher, type SimpleMatcher } from '../core/governance/simple-matcher.js';
+import { requireLabels } from './validation.js';
 import { resolveEmbeddedOptions, type EmbeddedOptions } from './options.js';
 
 /**
@@ -251,13 +252,5 @@ function validateContext(context: GovernanceContext): void {
   }
   const userId: unknown = context.userId;
   if (userId !== undefined && typeof userId !== 'string') invalid('userId must be a string');
-  const metadata: unknown = context.metadata;
-  if (
-    typeof metadata !== 'object' ||
-    metadata === null ||
-    Array.isArray(metadata) ||
-    !Object.values(metadata).every((value) => typeof value === 'string')
-  ) {
-    invalid('metadata must map names to strings');
-  }
+  requireLabels('metadata', context.metadata);
 }

@@ -17,6 +17,7 @@ import { TierMigrationResult } from '../contracts/auto-tier.js';
 import type { CallOptions, Listener, Unsubscribe } from '../contracts/common.js';
 import { DistributedError } from '../contracts/errors.js';
 import { EventHub } from '../core/events.js';
+import { requireCount, requireLabels, requireNonEmpty, requireTime } from './validation.js';
 import { resolveEmbeddedOptions, type EmbeddedOptions } from './options.js';
 
 /**
@@ -256,27 +257,6 @@ export class InMemoryAutoTier implements AutoTier {
   }
 }
 
-function requireNonEmpty(name: string, value: unknown): void {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new DistributedError('INVALID_ARGUMENT', `${name} must be a non-empty string`);
-  }
-}
-
-function requireCount(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new DistributedError('INVALID_ARGUMENT', `${name} must be a non-negative integer`);
-  }
-}
-
-function requireTime(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new DistributedError(
-      'INVALID_ARGUMENT',
-      `${name} must be a finite, non-negative number of epoch milliseconds`,
-    );
-  }
-}
-
 function validateContext(context: TierEvaluationContext): void {
   if (typeof context !== 'object' || (context as unknown) === null) {
     throw new DistributedError('INVALID_ARGUMENT', 'a placement context must be an object');
@@ -286,15 +266,7 @@ function validateContext(context: TierEvaluationContext): void {
   requireCount('accessCount', context.accessCount);
   requireTime('lastAccessedAt', context.lastAccessedAt);
   requireTime('createdAt', context.createdAt);
-  const metadata: unknown = context.metadata;
-  if (
-    typeof metadata !== 'object' ||
-    metadata === null ||
-    Array.isArray(metadata) ||
-    !Object.values(metadata).every((value) => typeof value === 'string')
-  ) {
-    throw new DistributedError('INVALID_ARGUMENT', 'metadata must map names to strings');
-  }
+  requireLabels('metadata', context.metadata);
 }
 
 function validateMigrationRequest(request: TierMigrationRequest): void {

@@ -15,6 +15,7 @@ import type {
   ObjectWriteRequest,
 } from '../contracts/federation-node.js';
 import { VectorClock } from '../contracts/vector-clock.js';
+import { requireCount } from './validation.js';
 import { resolveEmbeddedOptions, type EmbeddedOptions } from './options.js';
 
 /**
@@ -202,11 +203,5 @@ export class InMemoryFederationNode implements FederationNode {
       throw new DistributedError('CLOSED', `federation node '${this.nodeId}' is closed`);
     }
     return Promise.resolve(work());
-  }
-}
-
-function requireCount(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new DistributedError('INVALID_ARGUMENT', `${name} must be a non-negative integer`);
   }
 }

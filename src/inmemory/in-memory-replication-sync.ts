@@ -29,6 +29,7 @@ import {
   validateSyncConflict,
 } from '../core/replication/conflict.js';
 import { createUnsubscribe, EventHub } from '../core/events.js';
+import { requireNonEmpty } from './validation.js';
 import { resolveEmbeddedOptions, type EmbeddedOptions } from './options.js';
 
 /**
@@ -208,7 +209,7 @@ export class InMemoryReplicationSync implements ReplicationSync {
   async getSyncStatus(targetNodeId: string, options?: CallOptions): Promise<SyncStatus> {
     options?.signal?.throwIfAborted();
     await Promise.resolve();
-    requireNodeId('targetNodeId', targetNodeId);
+    requireNonEmpty('targetNodeId', targetNodeId);
     return (
       this.#statuses.get(targetNodeId) ??
       Object.freeze({ targetNodeId, state: 'idle', progressPercent: 0 })
@@ -299,17 +300,11 @@ export class InMemoryReplicationSync implements ReplicationSync {
   }
 }
 
-function requireNodeId(name: string, value: unknown): void {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new DistributedError('INVALID_ARGUMENT', `${name} must be a non-empty string`);
-  }
-}
-
 function validateSyncRequest(request: SyncRequest): void {
   if (typeof request !== 'object' || (request as unknown) === null) {
     throw new DistributedError('INVALID_ARGUMENT', 'a sync request must be an object');
   }
-  requireNodeId('targetNodeId', request.targetNodeId);
+  requireNonEmpty('targetNodeId', request.targetNodeId);
   if (!SYNC_MODES.includes(request.mode)) {
     throw new DistributedError('INVALID_ARGUMENT', `mode must be one of ${SYNC_MODES.join(', ')}`);
   }

@@ -1,3 +1,4 @@
+import { failureOf } from '../support/failures.js';
 import { describe, expect, it } from 'vitest';
 import type {
   ScalingDecision,
@@ -38,15 +39,6 @@ const metrics: ScalingMetrics = {
 
 function fixed(policyName: string, decision: Omit<ScalingDecision, 'policyName'>): ScalingPolicy {
   return { policyName, shouldScale: () => Promise.resolve(decision) };
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<DistributedError> {
-  const failure: unknown = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!(failure instanceof DistributedError)) throw new Error('expected a DistributedError');
-  return failure;
 }
 
 describe('InMemoryAutoScaler', () => {

@@ -1,6 +1,6 @@
+import { thrownCode } from '../../src/testing/compliance/error-code.js';
 import { describe, expect, it } from 'vitest';
 import type { ClusterNode, ClusterNodeStatus } from '../../src/contracts/cluster-membership.js';
-import { DistributedError } from '../../src/contracts/errors.js';
 import type { LoadBalancerContext, NodeHealthReport } from '../../src/contracts/load-balancer.js';
 import { InMemoryLoadBalancer } from '../../src/inmemory/in-memory-load-balancer.js';
 import { loadBalancerStrategyCompliance } from '../../src/testing/compliance/load-balancer.js';
@@ -32,16 +32,6 @@ const report: NodeHealthReport = {
   averageLatencyMs: 12,
   reportedAt: 1000,
 };
-
-function errorCode(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof DistributedError) return error.code;
-    throw error;
-  }
-  return 'no error';
-}
 
 describe('InMemoryLoadBalancer', () => {
   it('is round robin by name and algorithm', () => {
@@ -83,7 +73,7 @@ describe('InMemoryLoadBalancer', () => {
     );
     expect(picks).not.toContain('a');
     expect(new Set(picks)).toEqual(new Set(['b', 'c']));
-    expect(errorCode(() => balancer.selectNode(context([node('a', 'dead')])))).toBe(
+    expect(thrownCode(() => balancer.selectNode(context([node('a', 'dead')])))).toBe(
       'NO_HEALTHY_NODES',
     );
   });
@@ -107,8 +97,10 @@ describe('InMemoryLoadBalancer', () => {
   it('rejects a report with an unknown status or a percentage above 100', () => {
     const balancer = new InMemoryLoadBalancer();
     const unknownStatus = { ...report, status: 'great' } as unknown as NodeHealthReport;
-    expect(errorCode(() => balancer.reportNodeHealth('a', unknownStatus))).toBe('INVALID_ARGUMENT');
-    expect(errorCode(() => balancer.reportNodeHealth('a', { ...report, cpuUsage: 101 }))).toBe(
+    expect(thrownCode(() => balancer.reportNodeHealth('a', unknownStatus))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(thrownCode(() => balancer.reportNodeHealth('a', { ...report, cpuUsage: 101 }))).toBe(
       'INVALID_ARGUMENT',
     );
     expect(balancer.getHealthReport('a')).toBeUndefined();
@@ -126,10 +118,10 @@ describe('InMemoryLoadBalancer', () => {
   });
 
   it('rejects a maxTrackedNodes that is not a positive integer', () => {
-    expect(errorCode(() => new InMemoryLoadBalancer({ maxTrackedNodes: 0 }))).toBe(
+    expect(thrownCode(() => new InMemoryLoadBalancer({ maxTrackedNodes: 0 }))).toBe(
       'INVALID_ARGUMENT',
     );
-    expect(errorCode(() => new InMemoryLoadBalancer({ maxTrackedNodes: 1.5 }))).toBe(
+    expect(thrownCode(() => new InMemoryLoadBalancer({ maxTrackedNodes: 1.5 }))).toBe(
       'INVALID_ARGUMENT',
     );
   });

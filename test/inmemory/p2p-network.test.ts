@@ -1,3 +1,4 @@
+import { failureOf } from '../support/failures.js';
 import { describe, expect, it } from 'vitest';
 import type { CallOptions } from '../../src/contracts/common.js';
 import { DistributedError } from '../../src/contracts/errors.js';
@@ -8,16 +9,6 @@ import { p2pNetworkCompliance } from '../../src/testing/compliance/p2p-network.j
 p2pNetworkCompliance('InMemoryP2PNetwork', () => ({
   subject: new InMemoryP2PNetwork({ onListenerError: () => undefined }),
 }));
-
-async function failureOf(promise: Promise<unknown>): Promise<DistributedError> {
-  const failure: unknown = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  if (!(failure instanceof DistributedError))
-    throw new Error(`expected a DistributedError, got ${String(failure)}`);
-  return failure;
-}
 
 describe('InMemoryP2PNetwork', () => {
   it('knows exactly one peer: itself, as configured', async () => {

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { failureOf } from '../support/failures.js';
 import { describe, expect, it } from 'vitest';
 import { DistributedError } from '../../src/contracts/errors.js';
 import type { SyncConflict, SyncEvent } from '../../src/contracts/replication-sync.js';
@@ -41,15 +42,6 @@ const conflict: SyncConflict = {
   localTimestamp: 10,
   remoteTimestamp: 20,
 };
-
-async function failureOf(promise: Promise<unknown>): Promise<DistributedError> {
-  const failure = await promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  expect(failure).toBeInstanceOf(DistributedError);
-  return failure as DistributedError;
-}
 
 const clock = fc
   .dictionary(fc.constantFrom('node-a', 'node-b', 'node-c'), fc.nat({ max: 5 }))

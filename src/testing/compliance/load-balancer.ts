@@ -6,7 +6,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { ClusterNode } from '../../contracts/cluster-membership.js';
-import { DistributedError, type ErrorCode } from '../../contracts/errors.js';
+import { DistributedError } from '../../contracts/errors.js';
 import type {
   LoadBalancerContext,
   LoadBalancerStrategy,
@@ -14,6 +14,7 @@ import type {
 } from '../../contracts/load-balancer.js';
 import { LOAD_BALANCING_ALGORITHMS } from '../../contracts/load-balancing-algorithm.js';
 import type { ComplianceFactory } from './factory.js';
+import { thrownCode } from './error-code.js';
 import { withSubject } from './factory.js';
 
 function node(nodeId: string): ClusterNode {
@@ -41,15 +42,6 @@ function report(status?: NodeHealthReport['status']): NodeHealthReport {
     reportedAt: 1,
     ...(status === undefined ? {} : { status }),
   };
-}
-
-function codeOf(action: () => unknown): ErrorCode | 'no error' | 'not a DistributedError' {
-  try {
-    action();
-    return 'no error';
-  } catch (error) {
-    return error instanceof DistributedError ? error.code : 'not a DistributedError';
-  }
 }
 
 /**
@@ -110,7 +102,7 @@ export function loadBalancerStrategyCompliance(
     });
 
     test('an empty node list is NO_NODES_AVAILABLE', async (strategy) => {
-      expect(codeOf(() => strategy.selectNode(context([])))).toBe('NO_NODES_AVAILABLE');
+      expect(thrownCode(() => strategy.selectNode(context([])))).toBe('NO_NODES_AVAILABLE');
       const failure: unknown = await strategy.selectNodeAsync(context([])).catch((e: unknown) => e);
       expect(failure).toBeInstanceOf(DistributedError);
       expect((failure as DistributedError).code).toBe('NO_NODES_AVAILABLE');
@@ -120,7 +112,7 @@ export function loadBalancerStrategyCompliance(
       test('when every node is reported unhealthy it is NO_HEALTHY_NODES', async (strategy) => {
         for (const candidate of nodes)
           strategy.reportNodeHealth(candidate.nodeId, report('unhealthy'));
-        expect(codeOf(() => strategy.selectNode(context(nodes)))).toBe('NO_HEALTHY_NODES');
+        expect(thrownCode(() => strategy.selectNode(context(nodes)))).toBe('NO_HEALTHY_NODES');
         const failure: unknown = await strategy
           .selectNodeAsync(context(nodes))
           .catch((e: unknown) => e);
@@ -185,9 +177,9 @@ export function loadBalancerStrategyCompliance(
         { ...report('healthy'), averageLatencyMs: Number.POSITIVE_INFINITY },
       ];
       for (const bad of invalid) {
-        expect(codeOf(() => strategy.reportNodeHealth('node-a', bad))).toBe('INVALID_ARGUMENT');
+        expect(thrownCode(() => strategy.reportNodeHealth('node-a', bad))).toBe('INVALID_ARGUMENT');
       }
-      expect(codeOf(() => strategy.reportNodeHealth('', report('healthy')))).toBe(
+      expect(thrownCode(() => strategy.reportNodeHealth('', report('healthy')))).toBe(
         'INVALID_ARGUMENT',
       );
       expect(strategy.selectNode(context(pair)).nodeId).toBe('node-b');

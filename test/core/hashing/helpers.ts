@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import { expect } from 'vitest';
+import { thrownCode } from '../../../src/testing/compliance/error-code.js';
 import type { HashMember } from '../../../src/core/load-balancing/hashing/ring.js';
 
 /** Distinct member ids, short enough that ids share prefixes (a harder case for the hash). */
@@ -23,4 +25,9 @@ export function countBy(keysToCount: readonly string[], pick: (key: string) => s
     if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
   }
   return counts;
+}
+
+/** Asserts that `build` throws a DistributedError with code INVALID_ARGUMENT. */
+export function expectInvalid(build: () => unknown): void {
+  expect(thrownCode(build)).toBe('INVALID_ARGUMENT');
 }

@@ -1,26 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DistributedError } from '../../../src/contracts/errors.js';
 import {
   DEFAULT_MAGLEV_TABLE_SIZE,
   MAX_MAGLEV_TABLE_SIZE,
   MaglevTable,
 } from '../../../src/core/load-balancing/hashing/maglev.js';
-import { countBy, equalMembers, keys, memberIds } from './helpers.js';
+import { countBy, equalMembers, expectInvalid, keys, memberIds } from './helpers.js';
 
 const KEYS = keys(400);
 const SMALL = { tableSize: 4099 }; // a prime well above 100 × the members the properties use
-
-function expectInvalid(build: () => unknown) {
-  let caught: unknown;
-  try {
-    build();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(DistributedError);
-  expect((caught as DistributedError).code).toBe('INVALID_ARGUMENT');
-}
 
 describe('MaglevTable properties', () => {
   it('maps a key to the same member while membership is unchanged, whatever the listing order', () => {

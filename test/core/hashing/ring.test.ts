@@ -1,27 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DistributedError } from '../../../src/contracts/errors.js';
 import {
   DEFAULT_VIRTUAL_NODES_PER_WEIGHT,
   HashRing,
   type HashMember,
 } from '../../../src/core/load-balancing/hashing/ring.js';
-import { countBy, equalMembers, keys, memberIds } from './helpers.js';
+import { countBy, equalMembers, expectInvalid, keys, memberIds } from './helpers.js';
 
 const KEYS = keys(400);
 // A sparse ring keeps the properties quick and makes arcs uneven, which is the harder case.
 const SPARSE = { virtualNodesPerWeight: 16 };
-
-function expectInvalid(build: () => unknown) {
-  let caught: unknown;
-  try {
-    build();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(DistributedError);
-  expect((caught as DistributedError).code).toBe('INVALID_ARGUMENT');
-}
 
 describe('HashRing properties', () => {
   it('maps a key to the same member while membership is unchanged, whatever the listing order', () => {
