@@ -7,7 +7,7 @@ const layers = {
   core: ['^src/contracts/', '^src/core/'],
   runtime: ['^src/contracts/', '^src/core/', '^src/runtime/'],
 };
-const implementationFolders = '^src/(inmemory|loadbalancing|testing|native|adapters)/';
+const implementationFolders = '^src/(inmemory|loadbalancing|testing|native|governance|adapters)/';
 
 module.exports = {
   forbidden: [
