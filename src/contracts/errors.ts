@@ -32,6 +32,8 @@ export const ERROR_CODES = Object.freeze([
   'OBJECT_NOT_FOUND',
   'RANGE_NOT_SATISFIABLE',
   'CLOSED',
+  'UNAVAILABLE',
+  'ALREADY_JOINED',
 ] as const);
 
 /**

@@ -14,6 +14,7 @@ export * from './load-balancing-algorithm.js';
 export * from './health.js';
 export * from './federation-node.js';
 export * from './cluster-membership.js';
+export * from './cluster-config.js';
 export * from './load-balancer.js';
 export * from './p2p-network.js';
 export * from './auto-scaler.js';
