@@ -7,4 +7,4 @@ if ! command -v etcd >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends etcd-server >/dev/null
 fi
-etcd --version | head -1
+echo "etcd: $(etcd --version | sed -n 1p)"
