@@ -27,15 +27,31 @@ export interface ConfigEntry {
 }
 
 /**
- * What a compare-and-set expects to find.
- *
- * - `{ revision }`: the key's current revision (0 = the key must not exist);
- * - `{ value }`: the key's current value (`undefined` = the key must not exist).
+ * A compare-and-set that expects the key at a revision.
  *
  * @since 2.0.0
  */
-export type ConfigExpectation =
-  { readonly revision: number } | { readonly value: string | undefined };
+export interface ExpectRevision {
+  /** The revision the key must have; 0 = the key must not exist. */
+  readonly revision: number;
+}
+
+/**
+ * A compare-and-set that expects the key to hold a value.
+ *
+ * @since 2.0.0
+ */
+export interface ExpectValue {
+  /** The value the key must hold; `undefined` = the key must not exist. */
+  readonly value: string | undefined;
+}
+
+/**
+ * What a compare-and-set expects to find: a revision or a value.
+ *
+ * @since 2.0.0
+ */
+export type ConfigExpectation = ExpectRevision | ExpectValue;
 
 /**
  * The result of a compare-and-set.

@@ -132,7 +132,7 @@ export class EtcdClusterMembership implements ClusterMembership, AsyncDisposable
 
   /**
    * @param options - Where etcd is and who this node is.
-   * @throws {@link DistributedError} `INVALID_ARGUMENT` for no endpoints, an empty node id or a bad bound.
+   * @throws A {@link DistributedError} `INVALID_ARGUMENT` for no endpoints, an empty node id or a bad bound.
    */
   constructor(options: EtcdClusterMembershipOptions) {
     const endpoints = [...options.endpoints];
@@ -247,7 +247,7 @@ export class EtcdClusterMembership implements ClusterMembership, AsyncDisposable
    *
    * @param request - This node; its `nodeId` must be the configured one.
    * @param options - Cancellation.
-   * @throws {@link DistributedError} `INVALID_ARGUMENT` for a bad request, `ALREADY_JOINED`,
+   * @throws A {@link DistributedError} `INVALID_ARGUMENT` for a bad request, `ALREADY_JOINED`,
    *   `CLOSED` after a leave, `UNAVAILABLE` when etcd cannot be reached (nothing stays registered).
    */
   async join(request: ClusterJoinRequest, options?: CallOptions): Promise<void> {

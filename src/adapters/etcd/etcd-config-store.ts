@@ -85,7 +85,7 @@ export class EtcdConfigStore implements ClusterConfigStore, AsyncDisposable {
    *
    * @param prefix - The prefix.
    * @param options - Cancellation.
-   * @throws {@link DistributedError} `CAPACITY_EXCEEDED` when more than `maxListEntries` keys match.
+   * @throws A {@link DistributedError} `CAPACITY_EXCEEDED` when more than `maxListEntries` keys match.
    */
   async list(prefix: string, options?: CallOptions): Promise<readonly ConfigEntry[]> {
     options?.signal?.throwIfAborted();
