@@ -8,6 +8,7 @@
 export * from './options.js';
 export * from './in-memory-federation-node.js';
 export * from './in-memory-cluster-membership.js';
+export * from './in-memory-cluster-config.js';
 export * from './in-memory-load-balancer.js';
 export * from './in-memory-p2p-network.js';
 export * from './in-memory-gossip-protocol.js';

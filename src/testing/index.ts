@@ -7,6 +7,7 @@
 
 export * from './compliance/factory.js';
 export * from './compliance/cluster-membership.js';
+export * from './compliance/cluster-config.js';
 export * from './compliance/load-balancer.js';
 export * from './compliance/p2p-network.js';
 export * from './compliance/auto-scaler.js';

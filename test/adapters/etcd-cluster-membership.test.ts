@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterMembershipEvent } from '../../src/contracts/cluster-membership.js';
 import { EtcdClusterMembership } from '../../src/adapters/etcd/etcd-cluster-membership.js';
 import { decodeMemberRecord } from '../../src/adapters/etcd/member-record.js';
+import { EtcdConfigStore } from '../../src/adapters/etcd/etcd-config-store.js';
+import { clusterConfigCompliance } from '../../src/testing/compliance/cluster-config.js';
 import { clusterMembershipCompliance } from '../../src/testing/compliance/cluster-membership.js';
 import { rejectionCode } from '../../src/testing/compliance/error-code.js';
 import { startEtcdCluster, type EtcdCluster } from '../support/etcd-cluster.js';
@@ -52,6 +54,18 @@ const newPrefix = (): string => `/dw-test-${randomUUID().slice(0, 8)}/`;
 clusterMembershipCompliance('EtcdClusterMembership', async () => {
   const membership = await joined('n1', newPrefix());
   return { subject: membership, cleanup: () => membership.close() };
+});
+
+clusterConfigCompliance('EtcdConfigStore', () => {
+  const client = new Etcd3({ hosts: [...etcd.endpoints] });
+  const store = new EtcdConfigStore(client, { prefix: `${newPrefix()}config/` });
+  return {
+    subject: store,
+    cleanup: async () => {
+      await store.close();
+      client.close();
+    },
+  };
 });
 
 describe('EtcdClusterMembership', () => {
