@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
 import { createApiServer } from './http/server.js';
+import type { KeyringApiOptions } from './http/routes/keyring.js';
 import type { ScalingBounds } from './http/routes/scaling.js';
 import type { NodeServices } from './services.js';
 
@@ -31,6 +32,8 @@ export interface AgentOptions {
   readonly now?: () => number;
   /** Cluster-size bounds for scaling decisions. */
   readonly scalingBounds?: ScalingBounds;
+  /** The keyring routes' keyring and API token; without it they answer `NO_KEYRING`. */
+  readonly keyring?: KeyringApiOptions;
 }
 
 /** A started agent. */
@@ -49,6 +52,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     logger,
     now: options.now ?? Date.now,
     ...(options.scalingBounds === undefined ? {} : { scalingBounds: options.scalingBounds }),
+    ...(options.keyring === undefined ? {} : { keyring: options.keyring }),
   });
   server.listen(options.http.port, options.http.host);
   await once(server, 'listening');

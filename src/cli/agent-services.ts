@@ -1,16 +1,21 @@
 /**
  * Chooses and builds the services behind `dw agent`: the embedded defaults
- * (`--dev` without `--bind`) or a networked node (`--bind`).
+ * (`--dev` without `--bind`) or a networked node (`--bind`), and the keyring
+ * API's keyring and token.
  */
 
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createEmbeddedServices } from '../agent/embedded-services.js';
 import { startNetworkedServices } from '../agent/networked-services.js';
 import type { ListenAddress } from '../agent/agent.js';
+import { isLoopbackListener, type KeyringApiOptions } from '../agent/http/routes/keyring.js';
 import type { NodeServices } from '../agent/services.js';
 import { readKeyringFile } from '../native/transport/keyring-file.js';
+import { KeyringStore } from '../native/transport/keyring-store.js';
 import type { Keyring } from '../native/transport/keyring.js';
-import { UsageError } from './keyring-command.js';
+import { loadOrCreateApiToken } from './api-token.js';
+import { UsageError } from './usage-error.js';
 
 /** The `dw agent` options that decide the services. */
 export interface AgentServiceOptions {
@@ -22,11 +27,59 @@ export interface AgentServiceOptions {
   readonly peerLostAfterMs?: number;
   readonly nodeId?: string;
   readonly lb?: string;
+  readonly apiTokenFile?: string;
+  /** Where the HTTP API will listen, to warn when the keyring API will refuse everyone. */
+  readonly http?: ListenAddress;
 }
 
-/** Builds the node's services; a networked node is listening for peers when this resolves. */
+/** What `dw agent` runs: the services and what the keyring API serves. */
+export interface AgentServices {
+  readonly services: NodeServices;
+  /** The live keyring with its file (absent without `--keyring`), and the API token if any. */
+  readonly keyringApi: KeyringApiOptions;
+}
+
+/**
+ * Builds the node's services and the keyring API's options; a networked node
+ * is listening for peers when this resolves.
+ */
 export async function createAgentServices(
   options: AgentServiceOptions,
+  logger: Logger,
+): Promise<AgentServices> {
+  // Read (or created) before anything listens, so a bad token file fails the start cleanly.
+  const token =
+    options.apiTokenFile === undefined
+      ? undefined
+      : await loadOrCreateApiToken(options.apiTokenFile, logger);
+  if (
+    token === undefined &&
+    options.keyring !== undefined &&
+    options.http !== undefined &&
+    options.http.host.toLowerCase() !== 'localhost' &&
+    !isLoopbackListener({ address: options.http.host, family: '', port: options.http.port })
+  ) {
+    logger.warn(
+      { http: options.http.host },
+      'the keyring API (/v1/keyring) will answer 403: --http is not a loopback address and there is no --api-token-file',
+    );
+  }
+  const keyring = options.keyring === undefined ? undefined : await loadKeyring(options.keyring);
+  const services = await createServices(options, keyring, logger);
+  return {
+    services,
+    keyringApi: {
+      ...(keyring === undefined || options.keyring === undefined
+        ? {}
+        : { store: new KeyringStore(keyring, resolve(options.keyring)) }),
+      ...(token === undefined ? {} : { token }),
+    },
+  };
+}
+
+async function createServices(
+  options: AgentServiceOptions,
+  keyring: Keyring | undefined,
   logger: Logger,
 ): Promise<NodeServices> {
   const common = {
@@ -39,7 +92,6 @@ export async function createAgentServices(
       onListenerError: (error) => logger.error({ err: error }, 'an event listener threw'),
     });
   }
-  const keyring = options.keyring === undefined ? undefined : await loadKeyring(options.keyring);
   const allowPlaintext = options.dev === true;
   if (allowPlaintext) {
     logger.warn(

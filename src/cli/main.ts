@@ -56,6 +56,10 @@ program
   )
   .option('--keyring <file>', 'the keyring file that encrypts cluster traffic (with --bind)')
   .option(
+    '--api-token-file <file>',
+    'the bearer token the keyring API (/v1/keyring) requires; created with a random token if absent (without it, the keyring API is served only on a loopback --http)',
+  )
+  .option(
     '--data-dir <dir>',
     'the node’s data directory (with --bind; default: a temporary directory removed on exit)',
   )
@@ -129,6 +133,7 @@ interface AgentCommandOptions {
   readonly bind?: { readonly host: string; readonly port: number };
   readonly join?: readonly { readonly host: string; readonly port: number }[];
   readonly keyring?: string;
+  readonly apiTokenFile?: string;
   readonly dataDir?: string;
   readonly peerLostAfterMs?: number;
   readonly http: { readonly host: string; readonly port: number };
@@ -161,7 +166,7 @@ function agentUsageProblem(options: AgentCommandOptions): string | undefined {
 
 async function runAgent(options: AgentCommandOptions): Promise<void> {
   const logger = pino({ level: options.logLevel, base: { service: 'dw' } });
-  const services = await createAgentServices(options, logger);
+  const { services, keyringApi } = await createAgentServices(options, logger);
   let agent: Awaited<ReturnType<typeof startAgent>>;
   try {
     agent = await startAgent({
@@ -169,6 +174,7 @@ async function runAgent(options: AgentCommandOptions): Promise<void> {
       http: options.http,
       logger,
       scalingBounds: { minNodes: options.minNodes, maxNodes: options.maxNodes },
+      keyring: keyringApi,
     });
   } catch (error) {
     // The HTTP port may be taken: release the cluster socket and the runtime before failing.

@@ -8,6 +8,7 @@
 
 export * from './transport/keyring.js';
 export * from './transport/keyring-file.js';
+export * from './transport/keyring-store.js';
 export * from './transport/secure-codec.js';
 export * from './p2p/options.js';
 export * from './p2p/control.js';

@@ -14,7 +14,18 @@ export type HttpErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'PAYLOAD_TOO_LARGE'
   | 'TIMEOUT'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  // The keyring routes (routes/keyring.ts).
+  | 'UNAUTHORIZED'
+  | 'API_TOKEN_NOT_CONFIGURED'
+  | 'NO_KEYRING'
+  | 'INVALID_KEY_ID'
+  | 'INVALID_KEY'
+  | 'KEY_ID_CONFLICT'
+  | 'KEYRING_FULL'
+  | 'UNKNOWN_KEY'
+  | 'KEY_IS_PRIMARY'
+  | 'KEYRING_NOT_PERSISTED';
 
 /** An error the API answers with, carrying its HTTP status and stable code. */
 export class ApiError extends Error {

@@ -3,7 +3,7 @@
  * a versioned JSON API without a framework.
  */
 
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { z } from 'zod';
 import { ApiError } from './api-error.js';
 import { parseJsonBody, readBody } from './json-body.js';
@@ -14,6 +14,8 @@ export interface ApiRequest {
   readonly params: Readonly<Record<string, string>>;
   /** The query string. */
   readonly query: URLSearchParams;
+  /** The request headers (names in lower case). */
+  readonly headers: IncomingHttpHeaders;
   /** Reads the body as JSON and validates it against `schema` (unknown fields are refused). */
   json<T>(schema: z.ZodType<T>): Promise<T>;
 }
@@ -76,6 +78,7 @@ export class Router {
     const apiRequest: ApiRequest = {
       params: found.params,
       query: url.searchParams,
+      headers: request.headers,
       json: async <T>(schema: z.ZodType<T>) => {
         body ??= readBody(request);
         return parseJsonBody(await body, request.headers['content-type'], schema);

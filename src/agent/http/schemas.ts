@@ -139,3 +139,12 @@ export const peerDataBody = z.strictObject({ data: base64Bytes });
 
 /** `POST /v1/gossip`: the payload as base64. */
 export const gossipBody = z.strictObject({ payload: base64Bytes });
+
+/** `POST /v1/keyring/keys`: a key id and, optionally, the key as base64 (absent: the agent generates one). */
+export const keyringInstallBody = z.strictObject({
+  keyId: z.string().max(256),
+  key: z.string().max(1024).exactOptional(),
+});
+
+/** `POST /v1/keyring/primary`. */
+export const keyringPrimaryBody = z.strictObject({ keyId: z.string().max(256) });

@@ -10,6 +10,7 @@ import type { NodeServices } from '../services.js';
 import { toApiError } from './api-error.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { governanceRoutes } from './routes/governance.js';
+import { isLoopbackListener, keyringRoutes, type KeyringApiOptions } from './routes/keyring.js';
 import { loadBalancerRoutes } from './routes/load-balancer.js';
 import { peerRoutes } from './routes/peers.js';
 import { DEFAULT_SCALING_BOUNDS, scalingRoutes, type ScalingBounds } from './routes/scaling.js';
@@ -25,14 +26,21 @@ export interface ApiServerOptions {
   readonly now: () => number;
   /** Cluster-size bounds for scaling decisions; defaults to {@link DEFAULT_SCALING_BOUNDS}. */
   readonly scalingBounds?: ScalingBounds;
+  /** The keyring routes' keyring and API token; without it they answer `NO_KEYRING`. */
+  readonly keyring?: KeyringApiOptions;
 }
 
-/** Every route of the `/v1` API; `activity` holds what the peer routes show as received. */
+/**
+ * Every route of the `/v1` API; `activity` holds what the peer routes show as received,
+ * `listenerIsLoopback` tells the keyring routes whether they may be served without a token.
+ */
 export function apiRouter(
   services: NodeServices,
   now: () => number,
   activity: PeerActivity,
   scalingBounds: ScalingBounds = DEFAULT_SCALING_BOUNDS,
+  keyring: KeyringApiOptions = {},
+  listenerIsLoopback: () => boolean = () => false,
 ): Router {
   return new Router([
     ...clusterRoutes(services, now),
@@ -42,6 +50,7 @@ export function apiRouter(
     ...syncRoutes(services),
     ...tierRoutes(services),
     ...governanceRoutes(services),
+    ...keyringRoutes(keyring, listenerIsLoopback, now),
   ]);
 }
 
@@ -52,7 +61,14 @@ export function apiRouter(
 export function createApiServer(options: ApiServerOptions): Server {
   const { logger, now } = options;
   const activity = new PeerActivity(options.services.network, options.services.gossip, { now });
-  const router = apiRouter(options.services, now, activity, options.scalingBounds);
+  const router = apiRouter(
+    options.services,
+    now,
+    activity,
+    options.scalingBounds,
+    options.keyring,
+    () => isLoopbackListener(server.address()),
+  );
   const server = createServer((request, response) => {
     const startedAt = now();
     void handle(router, request, logger).then((answer) => {

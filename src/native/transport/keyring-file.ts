@@ -1,11 +1,14 @@
 /**
- * The keyring file: JSON `{ "version": 1, "primary": keyId, "keys": [{ "keyId", "key": base64 }] }`.
+ * The keyring file: JSON `{ "version": 1, "primary": keyId, "keys": [{ "keyId", "key": base64,
+ * "installedAt"? }] }` (`installedAt` in epoch milliseconds, optional).
  * It holds secret key material: keep it readable by the agent's user only.
  *
  * @packageDocumentation
  */
 
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { DistributedError } from '../../contracts/errors.js';
 import { DEFAULT_MAX_KEYRING_KEYS, KEY_BYTES, Keyring, type KeyringOptions } from './keyring.js';
 
@@ -26,6 +29,19 @@ export const MAX_KEYRING_FILE_CHARS = 64 * 1024;
 
 // Canonical padded base64 of exactly 32 bytes: 43 characters then one '='.
 const KEY_BASE64 = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+
+/**
+ * Decodes a key written as canonical padded base64 of exactly {@link KEY_BYTES}
+ * bytes (44 characters ending in one `=`), the form keyring files use.
+ *
+ * @param text - The base64 text.
+ * @returns The key, or `undefined` when `text` is not exactly that.
+ * @since 2.0.0
+ */
+export function decodeKeyBase64(text: string): Uint8Array | undefined {
+  if (typeof text !== 'string' || !KEY_BASE64.test(text)) return undefined;
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}
 
 function invalid(message: string, cause?: unknown): DistributedError {
   return new DistributedError(
@@ -82,12 +98,18 @@ export function parseKeyringFile(text: string, options?: KeyringOptions): Keyrin
   if (keys.length > maxKeys) throw invalid(`at most ${maxKeys} keys are allowed`);
   const material = keys.map((entry: unknown, index) => {
     if (!isRecord(entry)) throw invalid(`keys[${index}] must be an object`);
-    checkFields(entry, ['keyId', 'key'], `keys[${index}]`);
+    checkFields(entry, ['keyId', 'key', 'installedAt'], `keys[${index}]`);
     if (typeof entry.keyId !== 'string') throw invalid(`keys[${index}].keyId must be a string`);
-    if (typeof entry.key !== 'string' || !KEY_BASE64.test(entry.key)) {
+    const key = typeof entry.key === 'string' ? decodeKeyBase64(entry.key) : undefined;
+    if (key === undefined) {
       throw invalid(`keys[${index}].key must be ${KEY_BYTES} bytes of base64`);
     }
-    return { keyId: entry.keyId, key: new Uint8Array(Buffer.from(entry.key, 'base64')) };
+    const installedAt = entry.installedAt;
+    if (installedAt === undefined) return { keyId: entry.keyId, key };
+    if (typeof installedAt !== 'number' || !Number.isSafeInteger(installedAt) || installedAt < 0) {
+      throw invalid(`keys[${index}].installedAt must be epoch milliseconds`);
+    }
+    return { keyId: entry.keyId, key, installedAt };
   });
   try {
     return new Keyring(material, parsed.primary, options);
@@ -108,9 +130,11 @@ export function formatKeyringFile(keyring: Keyring): string {
   const file = {
     version: KEYRING_FILE_VERSION,
     primary: keyring.primaryKeyId,
-    keys: keyring
-      .exportKeys()
-      .map(({ keyId, key }) => ({ keyId, key: Buffer.from(key).toString('base64') })),
+    keys: keyring.exportKeys().map(({ keyId, key, installedAt }) => ({
+      keyId,
+      key: Buffer.from(key).toString('base64'),
+      ...(installedAt === undefined ? {} : { installedAt }),
+    })),
   };
   return `${JSON.stringify(file, null, 2)}\n`;
 }
@@ -130,15 +154,49 @@ export async function readKeyringFile(path: string, options?: KeyringOptions): P
 }
 
 /**
- * Writes a keyring file atomically (a temporary file renamed over the target),
- * readable and writable by the owner only.
+ * Writes a keyring file atomically and durably, readable and writable by the
+ * owner only: a new temporary file beside the target is written and fsynced,
+ * renamed over the target, and the directory fsynced, so after a crash the file
+ * holds either the old keyring or the new one, never a mix, and once this
+ * resolves the new one survives a power loss.
  *
  * @param path - The file's path.
  * @param keyring - The keyring to write.
+ * @throws The file system's error; the target is then unchanged and the temporary file removed.
  * @since 2.0.0
  */
 export async function writeKeyringFile(path: string, keyring: Keyring): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, formatKeyringFile(keyring), { mode: 0o600, flag: 'w' });
-  await rename(temporary, path);
+  // A random suffix: two writers (two processes, or two calls) never share a temporary file.
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    const handle = await open(temporary, 'wx', 0o600);
+    try {
+      await handle.writeFile(formatKeyringFile(keyring), 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
+  }
+  await syncDirectory(dirname(path));
+}
+
+// The rename is durable only once the directory entry is on disk.
+async function syncDirectory(directory: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(directory, 'r');
+  } catch (error) {
+    // Windows cannot open a directory for syncing (and has no need to); nothing else is ignored.
+    if (process.platform === 'win32') return;
+    throw error;
+  }
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }

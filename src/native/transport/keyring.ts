@@ -5,7 +5,13 @@
  * @packageDocumentation
  */
 
-import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  randomBytes,
+  randomFillSync,
+} from 'node:crypto';
 import { DistributedError } from '../../contracts/errors.js';
 import { WireError } from '../../core/wire/wire-error.js';
 
@@ -24,6 +30,25 @@ export interface KeyInfo {
 }
 
 /**
+ * What the keyring tells an operator about a key: {@link KeyInfo} plus a
+ * fingerprint and how much traffic the key carried (never the key material).
+ *
+ * @since 2.0.0
+ */
+export interface KeyDetails extends KeyInfo {
+  /** See {@link keyFingerprint}: equal on two nodes exactly when they hold the same key bytes. */
+  readonly fingerprint: string;
+  /** Messages this node sealed with the key since it was installed in this process. */
+  readonly sealed: number;
+  /**
+   * Messages this node opened (authenticated) with the key since it was installed in this
+   * process. Once no node uses a key as primary any more and this stops growing on every node,
+   * the key carries no traffic and can be removed.
+   */
+  readonly opened: number;
+}
+
+/**
  * A key with its id, as given to the {@link Keyring} constructor and returned by
  * {@link Keyring.exportKeys}.
  *
@@ -34,6 +59,71 @@ export interface KeyMaterial {
   readonly keyId: string;
   /** The 32-byte AES-256 key. */
   readonly key: Uint8Array;
+  /**
+   * When the key was first installed, in epoch milliseconds (a keyring file keeps it so a
+   * restart does not reset a key's age); the keyring's clock when absent.
+   */
+  readonly installedAt?: number;
+}
+
+/**
+ * Why a keyring refused a key or a change.
+ *
+ * @since 2.0.0
+ */
+export type KeyringErrorReason =
+  /** The key id does not match {@link KEY_ID_PATTERN}. */
+  | 'invalid-key-id'
+  /** The key is not {@link KEY_BYTES} bytes. */
+  | 'invalid-key'
+  /** The id is already installed with different key bytes. */
+  | 'key-id-conflict'
+  /** The keyring already holds its most keys. */
+  | 'keyring-full'
+  /** No key with that id is installed. */
+  | 'unknown-key'
+  /** The key is the primary, which cannot be removed. */
+  | 'key-is-primary'
+  /** The keys or options given to the constructor are invalid. */
+  | 'invalid-keyring';
+
+/**
+ * The error a {@link Keyring} throws for bad input: a `DistributedError` with
+ * code `INVALID_ARGUMENT` and a {@link KeyringErrorReason} to branch on. The
+ * keyring is unchanged when it is thrown.
+ *
+ * @since 2.0.0
+ */
+export class KeyringError extends DistributedError {
+  /** Why the keyring refused. */
+  readonly reason: KeyringErrorReason;
+
+  /**
+   * @param reason - Why the keyring refused.
+   * @param message - A human-readable explanation.
+   */
+  constructor(reason: KeyringErrorReason, message: string) {
+    super('INVALID_ARGUMENT', message);
+    this.name = 'KeyringError';
+    this.reason = reason;
+  }
+}
+
+/**
+ * A key's fingerprint: the first 8 bytes of SHA-256 over a fixed label and the
+ * key, as 16 hex digits. It lets operators check that nodes hold the same key
+ * under an id without showing the key; 256 random key bits stay out of reach.
+ *
+ * @param key - The key bytes.
+ * @returns 16 lowercase hex digits.
+ * @since 2.0.0
+ */
+export function keyFingerprint(key: Uint8Array): string {
+  return createHash('sha256')
+    .update('dw keyring fingerprint v1\0')
+    .update(key)
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /**
@@ -90,22 +180,48 @@ export const DEFAULT_MAX_KEYRING_KEYS = 16;
 interface InstalledKey {
   readonly key: Buffer;
   readonly installedAt: number;
+  readonly fingerprint: string;
+  sealed: number;
+  opened: number;
 }
 
-function invalid(message: string): DistributedError {
-  return new DistributedError('INVALID_ARGUMENT', message);
+function invalid(message: string): KeyringError {
+  return new KeyringError('invalid-keyring', message);
 }
 
 function checkKeyId(keyId: string): void {
   if (typeof keyId !== 'string' || !KEY_ID_PATTERN.test(keyId)) {
-    throw invalid(`key id must match ${String(KEY_ID_PATTERN)}, got ${JSON.stringify(keyId)}`);
+    throw new KeyringError(
+      'invalid-key-id',
+      `key id must match ${String(KEY_ID_PATTERN)}, got ${JSON.stringify(keyId)}`,
+    );
   }
 }
 
 function checkKey(key: Uint8Array): void {
   if (!(key instanceof Uint8Array) || key.length !== KEY_BYTES) {
-    throw invalid(`a key must be a Uint8Array of ${KEY_BYTES} bytes`);
+    throw new KeyringError('invalid-key', `a key must be a Uint8Array of ${KEY_BYTES} bytes`);
   }
+}
+
+function checkInstalledAt(installedAt: number | undefined): void {
+  if (installedAt !== undefined && (!Number.isSafeInteger(installedAt) || installedAt < 0)) {
+    throw invalid(`installedAt must be a non-negative integer, got ${String(installedAt)}`);
+  }
+}
+
+function installed(key: Uint8Array, installedAt: number): InstalledKey {
+  return {
+    key: Buffer.from(key),
+    installedAt,
+    fingerprint: keyFingerprint(key),
+    sealed: 0,
+    opened: 0,
+  };
+}
+
+function unknownKey(keyId: string): KeyringError {
+  return new KeyringError('unknown-key', `key ${JSON.stringify(keyId)} is not installed`);
 }
 
 /**
@@ -145,8 +261,9 @@ export class Keyring {
    * @param keys - The keys to install; ids unique, at least one.
    * @param primaryKeyId - The id of the key that seals; one of `keys`.
    * @param options - Clock and bound.
-   * @throws DistributedError `INVALID_ARGUMENT` for a bad id, key, duplicate, missing primary
-   *   or too many keys.
+   * @throws KeyringError (`INVALID_ARGUMENT`) for a bad id, key or installation time
+   *   (`invalid-key-id`, `invalid-key`), or a duplicate, missing primary or too many keys
+   *   (`invalid-keyring`).
    */
   constructor(keys: readonly KeyMaterial[], primaryKeyId: string, options?: KeyringOptions) {
     const maxKeys = options?.maxKeys ?? DEFAULT_MAX_KEYRING_KEYS;
@@ -157,11 +274,12 @@ export class Keyring {
     this.#now = options?.now ?? Date.now;
     if (keys.length === 0) throw invalid('a keyring needs at least one key');
     if (keys.length > maxKeys) throw invalid(`a keyring holds at most ${maxKeys} keys`);
-    for (const { keyId, key } of keys) {
+    for (const { keyId, key, installedAt } of keys) {
       checkKeyId(keyId);
       checkKey(key);
+      checkInstalledAt(installedAt);
       if (this.#keys.has(keyId)) throw invalid(`key id ${keyId} appears twice`);
-      this.#keys.set(keyId, { key: Buffer.from(key), installedAt: this.#now() });
+      this.#keys.set(keyId, installed(key, installedAt ?? this.#now()));
     }
     if (!this.#keys.has(primaryKeyId)) {
       throw invalid(`primary key ${JSON.stringify(primaryKeyId)} is not among the keys`);
@@ -180,31 +298,52 @@ export class Keyring {
    *
    * @param keyId - The new key's id.
    * @param key - The 32-byte key (copied).
-   * @throws DistributedError `INVALID_ARGUMENT` for a bad id or key, an id already installed
-   *   with a different key, or a full keyring; the keyring is then unchanged.
+   * @param installedAt - When it was installed, in epoch milliseconds; defaults to the clock.
+   * @returns `true` when the key was installed, `false` when it already was.
+   * @throws KeyringError (`INVALID_ARGUMENT`) `invalid-key-id`, `invalid-key`,
+   *   `key-id-conflict` (an id already installed with a different key) or `keyring-full`;
+   *   the keyring is then unchanged.
    */
-  install(keyId: string, key: Uint8Array): void {
+  install(keyId: string, key: Uint8Array, installedAt?: number): boolean {
     checkKeyId(keyId);
     checkKey(key);
+    checkInstalledAt(installedAt);
     const existing = this.#keys.get(keyId);
     if (existing !== undefined) {
-      if (existing.key.equals(key)) return;
-      throw invalid(`key id ${keyId} is already installed with a different key`);
+      if (existing.key.equals(key)) return false;
+      throw new KeyringError(
+        'key-id-conflict',
+        `key id ${keyId} is already installed with a different key`,
+      );
     }
     if (this.#keys.size >= this.maxKeys) {
-      throw invalid(`the keyring is full (${this.maxKeys} keys); remove one first`);
+      throw new KeyringError(
+        'keyring-full',
+        `the keyring is full (${this.maxKeys} keys); remove one first`,
+      );
     }
-    this.#keys.set(keyId, { key: Buffer.from(key), installedAt: this.#now() });
+    this.#keys.set(keyId, installed(key, installedAt ?? this.#now()));
+    return true;
+  }
+
+  /**
+   * Whether a key is installed.
+   *
+   * @param keyId - The key's id.
+   * @returns `true` when a key with this id is installed.
+   */
+  has(keyId: string): boolean {
+    return this.#keys.has(keyId);
   }
 
   /**
    * Makes an installed key the primary: it seals everything from now on.
    *
    * @param keyId - The id of an installed key.
-   * @throws DistributedError `INVALID_ARGUMENT` when no such key is installed.
+   * @throws KeyringError (`INVALID_ARGUMENT`) `unknown-key` when no such key is installed.
    */
   use(keyId: string): void {
-    if (!this.#keys.has(keyId)) throw invalid(`key ${JSON.stringify(keyId)} is not installed`);
+    if (!this.#keys.has(keyId)) throw unknownKey(keyId);
     this.#primaryKeyId = keyId;
   }
 
@@ -212,12 +351,16 @@ export class Keyring {
    * Removes a key: messages sealed with it are refused from now on.
    *
    * @param keyId - The id of an installed key other than the primary.
-   * @throws DistributedError `INVALID_ARGUMENT` when no such key is installed or it is the primary.
+   * @throws KeyringError (`INVALID_ARGUMENT`) `unknown-key` when no such key is installed,
+   *   `key-is-primary` when it is the primary.
    */
   remove(keyId: string): void {
-    if (!this.#keys.has(keyId)) throw invalid(`key ${JSON.stringify(keyId)} is not installed`);
+    if (!this.#keys.has(keyId)) throw unknownKey(keyId);
     if (keyId === this.#primaryKeyId) {
-      throw invalid(`key ${keyId} is the primary; make another key primary first`);
+      throw new KeyringError(
+        'key-is-primary',
+        `key ${keyId} is the primary; make another key primary first`,
+      );
     }
     this.#keys.delete(keyId);
   }
@@ -234,14 +377,33 @@ export class Keyring {
   }
 
   /**
-   * The installed keys with their material, for writing a keyring file. Treat
-   * the result as secret.
+   * Describes the installed keys for an operator, in installation order:
+   * fingerprints and traffic counts, never key material.
+   *
+   * @returns Frozen descriptions.
+   */
+  details(): KeyDetails[] {
+    return [...this.#keys].map(([keyId, entry]) =>
+      Object.freeze({
+        keyId,
+        primary: keyId === this.#primaryKeyId,
+        installedAt: entry.installedAt,
+        fingerprint: entry.fingerprint,
+        sealed: entry.sealed,
+        opened: entry.opened,
+      }),
+    );
+  }
+
+  /**
+   * The installed keys with their material and installation times, for writing
+   * a keyring file. Treat the result as secret.
    *
    * @returns Copies of every key, in installation order.
    */
   exportKeys(): KeyMaterial[] {
-    return [...this.#keys].map(([keyId, { key }]) =>
-      Object.freeze({ keyId, key: new Uint8Array(key) }),
+    return [...this.#keys].map(([keyId, { key, installedAt }]) =>
+      Object.freeze({ keyId, key: new Uint8Array(key), installedAt }),
     );
   }
 
@@ -284,6 +446,7 @@ export class Keyring {
     sealed.set(body, headerLength);
     sealed.set(final, headerLength + body.length);
     sealed.set(cipher.getAuthTag(), headerLength + body.length + final.length);
+    installed.sealed += 1;
     return sealed;
   }
 
@@ -324,6 +487,7 @@ export class Keyring {
       decipher.setAAD(associatedData);
       const body = decipher.update(ciphertext);
       const final = decipher.final();
+      installed.opened += 1;
       if (final.length === 0) return new Uint8Array(body.buffer, body.byteOffset, body.length);
       return new Uint8Array(Buffer.concat([body, final]));
     } catch (cause) {

@@ -39,8 +39,12 @@ describe('keyring file', () => {
       version: 1,
       primary: 'k2',
       keys: [
-        { keyId: 'k1', key: keyA },
-        { keyId: 'k2', key: Buffer.from(KEY_B).toString('base64') },
+        { keyId: 'k1', key: keyA, installedAt: expect.any(Number) },
+        {
+          keyId: 'k2',
+          key: Buffer.from(KEY_B).toString('base64'),
+          installedAt: expect.any(Number),
+        },
       ],
     });
     const parsed = parseKeyringFile(text);
