@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { InMemoryAutoGovernance } from '../inmemory/in-memory-auto-governance.js';
 import { InMemoryAutoScaler } from '../inmemory/in-memory-auto-scaler.js';
 import { InMemoryAutoTier } from '../inmemory/in-memory-auto-tier.js';
+import { InMemoryClusterConfig } from '../inmemory/in-memory-cluster-config.js';
 import { InMemoryClusterMembership } from '../inmemory/in-memory-cluster-membership.js';
 import { InMemoryGossipProtocol } from '../inmemory/in-memory-gossip-protocol.js';
 import { InMemoryLoadBalancer } from '../inmemory/in-memory-load-balancer.js';
@@ -39,6 +40,7 @@ export function createEmbeddedServices(options: EmbeddedServicesOptions = {}): N
   return {
     mode: 'embedded',
     membership,
+    clusterConfig: new InMemoryClusterConfig(shared),
     loadBalancer:
       options.loadBalancer === undefined
         ? new InMemoryLoadBalancer(shared)

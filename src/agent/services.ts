@@ -7,6 +7,7 @@
 import type { AutoGovernance } from '../contracts/auto-governance.js';
 import type { AutoScaler } from '../contracts/auto-scaler.js';
 import type { AutoTier } from '../contracts/auto-tier.js';
+import type { ClusterConfigStore } from '../contracts/cluster-config.js';
 import type { ClusterMembership } from '../contracts/cluster-membership.js';
 import type { LoadBalancerStrategy } from '../contracts/load-balancer.js';
 import type { GossipProtocol, P2PNetwork } from '../contracts/p2p-network.js';
@@ -17,6 +18,8 @@ export interface NodeServices {
   /** Which implementation family this is, for logs and `/v1/node`: `embedded`, later `native`. */
   readonly mode: string;
   readonly membership: ClusterMembership;
+  /** The cluster configuration that goes with the membership (one node's, etcd's, or Raft's). */
+  readonly clusterConfig: ClusterConfigStore;
   readonly loadBalancer: LoadBalancerStrategy;
   readonly network: P2PNetwork;
   readonly gossip: GossipProtocol;

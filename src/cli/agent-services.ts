@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createEmbeddedServices } from '../agent/embedded-services.js';
+import { withEtcdMembership } from '../agent/etcd-membership.js';
 import { startNetworkedServices } from '../agent/networked-services.js';
 import type { ListenAddress } from '../agent/agent.js';
 import { isLoopbackListener, type KeyringApiOptions } from '../agent/http/routes/keyring.js';
@@ -28,6 +29,12 @@ export interface AgentServiceOptions {
   readonly nodeId?: string;
   readonly lb?: string;
   readonly apiTokenFile?: string;
+  /** `embedded` (the default: this node alone, or the P2P peers with --bind) or `etcd`. */
+  readonly membership?: 'embedded' | 'etcd';
+  /** etcd client URLs, for `--membership etcd`. */
+  readonly etcdEndpoints?: readonly string[];
+  /** Key prefix of the cluster in etcd. */
+  readonly etcdPrefix?: string;
   /** Where the HTTP API will listen, to warn when the keyring API will refuse everyone. */
   readonly http?: ListenAddress;
 }
@@ -65,7 +72,22 @@ export async function createAgentServices(
     );
   }
   const keyring = options.keyring === undefined ? undefined : await loadKeyring(options.keyring);
-  const services = await createServices(options, keyring, logger);
+  const base = await createServices(options, keyring, logger);
+  let services = base;
+  if (options.membership === 'etcd') {
+    try {
+      services = await withEtcdMembership(base, {
+        endpoints: options.etcdEndpoints ?? [],
+        ...(options.etcdPrefix === undefined ? {} : { prefix: options.etcdPrefix }),
+        advertise: base.networkDetails?.listenAddress ??
+          options.http ?? { host: '127.0.0.1', port: 0 },
+        logger,
+      });
+    } catch (error) {
+      await base.close?.();
+      throw error;
+    }
+  }
   return {
     services,
     keyringApi: {

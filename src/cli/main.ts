@@ -13,12 +13,14 @@ import { LOAD_BALANCER_NAMES } from '../loadbalancing/factory.js';
 import { DEFAULT_SCALING_BOUNDS } from '../agent/http/routes/scaling.js';
 import { keyringCommand, UsageError } from './keyring-command.js';
 import { createAgentServices } from './agent-services.js';
+import { configCommand, leaderCommand, membersCommand } from './cluster-commands.js';
 import {
   parseAddressList,
   parseCount,
   parseListenAddress,
   parseMilliseconds,
   parseNodeId,
+  parseUrlList,
 } from './option-parsers.js';
 
 const EXIT_FAILURE = 1;
@@ -68,6 +70,20 @@ program
     'report an unreachable peer lost after this long (with --bind; default 30000)',
     parseMilliseconds,
   )
+  .addOption(
+    new Option(
+      '--membership <kind>',
+      'who forms the cluster and elects the leader: embedded (this node alone) or etcd',
+    )
+      .choices(['embedded', 'etcd'])
+      .default('embedded'),
+  )
+  .option(
+    '--etcd-endpoints <url,...>',
+    'etcd client URLs, for --membership etcd (repeatable)',
+    parseUrlList,
+  )
+  .option('--etcd-prefix <prefix>', 'key prefix of this cluster in etcd (default /dw/)')
   .option(
     '--http <host:port>',
     `where the HTTP API listens (port 0 picks a free one)`,
@@ -118,6 +134,9 @@ program
   });
 
 program.addCommand(keyringCommand());
+program.addCommand(membersCommand());
+program.addCommand(leaderCommand());
+program.addCommand(configCommand());
 
 program
   .command('version')
@@ -134,6 +153,9 @@ interface AgentCommandOptions {
   readonly join?: readonly { readonly host: string; readonly port: number }[];
   readonly keyring?: string;
   readonly apiTokenFile?: string;
+  readonly membership: 'embedded' | 'etcd';
+  readonly etcdEndpoints?: readonly string[];
+  readonly etcdPrefix?: string;
   readonly dataDir?: string;
   readonly peerLostAfterMs?: number;
   readonly http: { readonly host: string; readonly port: number };
@@ -146,6 +168,15 @@ interface AgentCommandOptions {
 
 /** What is wrong with the agent's options, or `undefined`. */
 function agentUsageProblem(options: AgentCommandOptions): string | undefined {
+  if (options.membership === 'etcd' && options.etcdEndpoints === undefined) {
+    return '--membership etcd needs --etcd-endpoints http://host:2379[,…]';
+  }
+  if (
+    options.membership !== 'etcd' &&
+    (options.etcdEndpoints ?? options.etcdPrefix) !== undefined
+  ) {
+    return '--etcd-endpoints and --etcd-prefix need --membership etcd';
+  }
   if (options.bind === undefined) {
     if (options.dev !== true) {
       return 'without --bind, only the embedded single-node mode exists: run `dw agent --dev`, or give --bind host:port and --keyring <file> for a networked node';

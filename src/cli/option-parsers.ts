@@ -65,3 +65,24 @@ export function parseMilliseconds(value: string): number {
   }
   return ms;
 }
+
+/** Parses a comma-separated list of http(s) URLs (etcd endpoints); repeating the option adds. */
+export function parseUrlList(value: string, previous: string[] = []): string[] {
+  const urls = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
+  for (const url of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new InvalidArgumentError(`expected an http:// or https:// URL, got '${url}'`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new InvalidArgumentError(`expected an http:// or https:// URL, got '${url}'`);
+    }
+  }
+  if (urls.length === 0) throw new InvalidArgumentError(`expected URL[,URL…], got '${value}'`);
+  return [...previous, ...urls];
+}

@@ -62,6 +62,8 @@ const STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> = {
   NO_REQUEST_HANDLER: 501,
   NO_HEALTHY_NODES: 503,
   CLOSED: 503,
+  UNAVAILABLE: 503,
+  ALREADY_JOINED: 409,
 };
 
 /** The HTTP status for an SDK error code. */

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { PeerActivity } from '../peer-activity.js';
 import type { NodeServices } from '../services.js';
 import { toApiError } from './api-error.js';
+import { clusterConfigRoutes } from './routes/cluster-config.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { governanceRoutes } from './routes/governance.js';
 import { isLoopbackListener, keyringRoutes, type KeyringApiOptions } from './routes/keyring.js';
@@ -44,6 +45,7 @@ export function apiRouter(
 ): Router {
   return new Router([
     ...clusterRoutes(services, now),
+    ...clusterConfigRoutes(services.clusterConfig),
     ...loadBalancerRoutes(services, now),
     ...peerRoutes(services, activity, now),
     ...scalingRoutes(services, scalingBounds),
