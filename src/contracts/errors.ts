@@ -34,6 +34,7 @@ export const ERROR_CODES = Object.freeze([
   'CLOSED',
   'UNAVAILABLE',
   'ALREADY_JOINED',
+  'INTEGRITY_VIOLATION',
 ] as const);
 
 /**
