@@ -66,7 +66,9 @@ function parseRevision(value: string): number {
 /** `dw members`: every member with its role and status. */
 export function membersCommand(): Command {
   return withAgentOptions(
-    new Command('members').description('list the cluster’s members as a running agent sees them'),
+    new Command('members')
+      .description('list the cluster’s members as a running agent sees them')
+      .exitOverride(),
   ).action(async (options: AgentOptions) => {
     const answer = (await (await client(options)).call('GET', '/v1/members')) as {
       members: NodeView[];
@@ -78,7 +80,9 @@ export function membersCommand(): Command {
 /** `dw leader`: the current leader, or a line saying there is none. */
 export function leaderCommand(): Command {
   return withAgentOptions(
-    new Command('leader').description('show the cluster’s leader as a running agent sees it'),
+    new Command('leader')
+      .description('show the cluster’s leader as a running agent sees it')
+      .exitOverride(),
   ).action(async (options: AgentOptions) => {
     const answer = (await (await client(options)).call('GET', '/v1/leader')) as {
       leader: NodeView | null;
@@ -91,9 +95,10 @@ export function leaderCommand(): Command {
 
 /** `dw config get | list | put | cas | delete`: the cluster configuration. */
 export function configCommand(): Command {
-  const config = new Command('config').description(
-    'read and change the cluster configuration through a running agent (linearizable)',
-  );
+  // Subcommands inherit exitOverride, so a bad option exits 2 like everywhere else in dw.
+  const config = new Command('config')
+    .description('read and change the cluster configuration through a running agent (linearizable)')
+    .exitOverride();
   withAgentOptions(config.command('get').description('print one key').argument('<key>')).action(
     async (key: string, options: AgentOptions) => {
       const query = new URLSearchParams({ key }).toString();

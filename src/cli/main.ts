@@ -13,6 +13,7 @@ import { LOAD_BALANCER_NAMES } from '../loadbalancing/factory.js';
 import { DEFAULT_SCALING_BOUNDS } from '../agent/http/routes/scaling.js';
 import { keyringCommand, UsageError } from './keyring-command.js';
 import { createAgentServices } from './agent-services.js';
+import { auditCommand } from './audit-command.js';
 import { configCommand, leaderCommand, membersCommand } from './cluster-commands.js';
 import {
   parseAddressList,
@@ -137,6 +138,7 @@ program.addCommand(keyringCommand());
 program.addCommand(membersCommand());
 program.addCommand(leaderCommand());
 program.addCommand(configCommand());
+program.addCommand(auditCommand());
 
 program
   .command('version')
