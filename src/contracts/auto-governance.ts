@@ -19,6 +19,12 @@
  * The expression language is implementation-defined in 2.0: the embedded default uses a
  * simple matcher, the full implementation uses CEL (the Common Expression Language).
  *
+ * An implementation may fail closed more strictly than the first rule above, never less:
+ * the CEL implementation counts a policy whose evaluation fails (an error, an exceeded cost
+ * bound, a missing attribute), whatever its action, as an applying `deny` at its priority,
+ * reports it as a violation with a {@link PolicyViolation.reason} and requires `audit`
+ * (see `docs/governance.md`).
+ *
  * @packageDocumentation
  */
 
@@ -140,6 +146,63 @@ export interface GovernancePolicy {
 }
 
 /**
+ * The retention state of a resource, as policies see it
+ * ({@link GovernanceResourceAttributes.retention}).
+ *
+ * @since 2.0.0
+ */
+export interface GovernanceRetentionAttributes {
+  /** The retention state, for example `active`, `retained`, `expired` or `deleted`. */
+  readonly state?: string;
+  /** Until when the resource must be kept, in epoch milliseconds. */
+  readonly heldUntil?: number;
+  /** Whether a legal hold blocks deleting the resource. */
+  readonly legalHold?: boolean;
+}
+
+/**
+ * What a policy may know about the resource of an operation, beyond its id. Every field is
+ * optional: an implementation documents what an expression sees when one is absent (the
+ * CEL implementation makes reading an absent field an evaluation error, so the policy
+ * fails closed, and offers `has()` to test for presence).
+ *
+ * @since 2.0.0
+ */
+export interface GovernanceResourceAttributes {
+  /** The resource's path, for example `/tenants/a/orders/2024.parquet`. */
+  readonly path?: string;
+  /** The resource's labels, for example `pii` or `contains:email`. */
+  readonly labels?: readonly string[];
+  /** The resource's classification, for example `public`, `internal` or `confidential`. */
+  readonly classification?: string;
+  /** The resource's size in bytes, a non-negative integer. */
+  readonly sizeBytes?: number;
+  /** Where the resource is stored, for example `eu-west`. */
+  readonly region?: string;
+  /** When the resource was created, in epoch milliseconds. */
+  readonly createdAt?: number;
+  /** When the resource was last read or written, in epoch milliseconds. */
+  readonly lastAccessedAt?: number;
+  /** The resource's retention state. */
+  readonly retention?: GovernanceRetentionAttributes;
+}
+
+/**
+ * What a policy may know about the user of an operation, beyond its id. Every field is
+ * optional, as for {@link GovernanceResourceAttributes}.
+ *
+ * @since 2.0.0
+ */
+export interface GovernanceUserAttributes {
+  /** The user's roles, for example `admin` or `auditor`. */
+  readonly roles?: readonly string[];
+  /** Free-form facts about the user, for example `department` or `clearance`. */
+  readonly attributes?: Readonly<Record<string, string>>;
+  /** Where the user is, for example `eu-west`. */
+  readonly region?: string;
+}
+
+/**
  * The operation to be checked against the policies.
  *
  * @since 2.0.0
@@ -153,6 +216,16 @@ export interface GovernanceContext {
   readonly userId?: string;
   /** Free-form facts about the operation, for example `region` or `classification`. */
   readonly metadata: Readonly<Record<string, string>>;
+  /**
+   * What is known about the resource, for implementations whose expressions read resource
+   * attributes (the CEL implementation's `resource`). Optional: the simple matcher ignores it.
+   */
+  readonly resource?: GovernanceResourceAttributes;
+  /**
+   * What is known about the user, for implementations whose expressions read user attributes
+   * (the CEL implementation's `user`). Optional: the simple matcher ignores it.
+   */
+  readonly user?: GovernanceUserAttributes;
 }
 
 /**
@@ -169,6 +242,11 @@ export interface PolicyViolation {
   readonly description: string;
   /** The violated policy's action (`deny` for violations reported by {@link AutoGovernance.evaluate}). */
   readonly action: GovernanceAction;
+  /**
+   * Why the policy counts as violated when that is not simply that its expression held: for
+   * example that evaluating it failed and the implementation failed closed. Absent otherwise.
+   */
+  readonly reason?: string;
 }
 
 /**

@@ -44,3 +44,4 @@ export * from './governance/classification/personal-detectors.js';
 export * from './governance/classification/network-detectors.js';
 export * from './governance/classification/pattern-detector.js';
 export * from './governance/classification/classifier.js';
+export * from './governance/policy-index.js';

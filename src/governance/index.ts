@@ -1,6 +1,6 @@
 /**
- * Auto-governance that enforces: the tamper-evident audit trail (and, as it
- * lands, the CEL policy engine).
+ * Auto-governance that enforces: CEL policies planned once and compiled to
+ * closures, an index over them, and the tamper-evident audit trail.
  *
  * @packageDocumentation
  */
@@ -10,3 +10,9 @@ export * from './audit/audit-entry.js';
 export * from './audit/checkpoint.js';
 export * from './audit/chain-verifier.js';
 export * from './audit/audit-trail.js';
+export * from './policy/schema.js';
+export * from './policy/check.js';
+export * from './policy/compile.js';
+export * from './policy/guards.js';
+export * from './policy/planner.js';
+export * from './policy/cel-auto-governance.js';
