@@ -8,6 +8,7 @@
 
 import { parseArgs } from 'node:util';
 import { CORE_FUZZ_TARGETS } from '../test/core/wire/fuzz-targets.js';
+import { SWIM_FUZZ_TARGETS } from '../test/core/swim/fuzz-targets.js';
 import { TRANSPORT_FUZZ_TARGETS } from '../test/native/transport/fuzz-targets.js';
 
 const { values } = parseArgs({
@@ -19,7 +20,7 @@ const { values } = parseArgs({
   },
 });
 
-const targets = [...CORE_FUZZ_TARGETS, ...TRANSPORT_FUZZ_TARGETS];
+const targets = [...CORE_FUZZ_TARGETS, ...TRANSPORT_FUZZ_TARGETS, ...SWIM_FUZZ_TARGETS];
 
 if (values.help) {
   console.log(`usage: npm run fuzz -- [--runs N] [--seed S] [--target substring]

@@ -4,6 +4,16 @@ import type { SimScenario } from '../../src/runtime/sim/scenario.js';
 import { broadcastFlood } from './broadcast-flood.js';
 import { gossipDissemination } from './gossip-dissemination.js';
 import { pingMesh } from './ping-mesh.js';
+import { swimAccuracy } from './swim-accuracy.js';
+import { swimCompleteness } from './swim-completeness.js';
+import { swimLoad } from './swim-load.js';
 
 /** Every registered scenario. The deliberately buggy one lives in the tests only. */
-export const scenarios: readonly SimScenario[] = [pingMesh, broadcastFlood, gossipDissemination];
+export const scenarios: readonly SimScenario[] = [
+  pingMesh,
+  broadcastFlood,
+  gossipDissemination,
+  swimCompleteness,
+  swimAccuracy,
+  swimLoad,
+];

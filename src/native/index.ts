@@ -16,3 +16,5 @@ export * from './p2p/peer-connection.js';
 export * from './p2p/native-p2p-network.js';
 export * from './gossip/gossip-transport.js';
 export * from './gossip/native-gossip-protocol.js';
+export * from './swim/swim-transport.js';
+export * from './swim/native-swim.js';
