@@ -4,7 +4,6 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { InMemoryAutoGovernance } from '../inmemory/in-memory-auto-governance.js';
 import { InMemoryAutoScaler } from '../inmemory/in-memory-auto-scaler.js';
 import { InMemoryAutoTier } from '../inmemory/in-memory-auto-tier.js';
 import { InMemoryClusterConfig } from '../inmemory/in-memory-cluster-config.js';
@@ -14,6 +13,7 @@ import { InMemoryLoadBalancer } from '../inmemory/in-memory-load-balancer.js';
 import { InMemoryP2PNetwork } from '../inmemory/in-memory-p2p-network.js';
 import { InMemoryReplicationSync } from '../inmemory/in-memory-replication-sync.js';
 import type { EmbeddedOptions } from '../inmemory/options.js';
+import { CelAutoGovernance } from '../governance/policy/cel-auto-governance.js';
 import { createLoadBalancer } from '../loadbalancing/factory.js';
 import { ThresholdScalingPolicy } from '../inmemory/threshold-scaling-policy.js';
 import type { NodeServices } from './services.js';
@@ -56,7 +56,7 @@ export function createEmbeddedServices(options: EmbeddedServicesOptions = {}): N
     }),
     replication: new InMemoryReplicationSync({ ...shared, nodeId }),
     autoTier: new InMemoryAutoTier(shared),
-    governance: new InMemoryAutoGovernance(shared),
+    governance: new CelAutoGovernance(shared),
   };
 }
 

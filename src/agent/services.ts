@@ -4,7 +4,11 @@
  * native, adapter) plugs in the same way.
  */
 
-import type { AutoGovernance } from '../contracts/auto-governance.js';
+import type {
+  AutoGovernance,
+  GovernanceContext,
+  GovernancePolicy,
+} from '../contracts/auto-governance.js';
 import type { AutoScaler } from '../contracts/auto-scaler.js';
 import type { AutoTier } from '../contracts/auto-tier.js';
 import type { ClusterConfigStore } from '../contracts/cluster-config.js';
@@ -12,6 +16,7 @@ import type { ClusterMembership } from '../contracts/cluster-membership.js';
 import type { LoadBalancerStrategy } from '../contracts/load-balancer.js';
 import type { GossipProtocol, P2PNetwork } from '../contracts/p2p-network.js';
 import type { ReplicationSync } from '../contracts/replication-sync.js';
+import type { AuditTrail } from '../governance/audit/audit-trail.js';
 
 /** One implementation of each contract, assembled into a node. */
 export interface NodeServices {
@@ -27,6 +32,10 @@ export interface NodeServices {
   readonly replication: ReplicationSync;
   readonly autoTier: AutoTier;
   readonly governance: AutoGovernance;
+  /** Cluster-wide policy administration; without it policies are this node's alone. */
+  readonly governanceAdmin?: GovernanceAdmin;
+  /** Where governance decisions that deny or require `audit` are recorded. */
+  readonly audit?: AuditTrail;
   /** What a networked node reports about its network; absent for the embedded defaults. */
   readonly networkDetails?: NetworkDetails;
   /**
@@ -46,4 +55,20 @@ export interface NetworkDetails {
   readonly membership: string;
   /** A snapshot of the network and gossip counters (rejected frames by reason, and so on). */
   stats(): Readonly<Record<string, unknown>>;
+}
+
+/** Registers and removes policies for the whole cluster, and explains decisions. */
+export interface GovernanceAdmin {
+  /** Registers a policy on every node; resolves once this node applies it, with its revision. */
+  add(policy: GovernancePolicy): Promise<number>;
+  /** Removes a policy from every node; resolves once this node applies it. */
+  remove(policyId: string): Promise<void>;
+  /** The decision for a context with its trace (which policies applied, matched, and why). */
+  explain(context: GovernanceContext): Promise<unknown>;
+  /** The policy set this node evaluates. */
+  readonly version: {
+    readonly configRevision: number;
+    readonly policies: number;
+    readonly rejected: number;
+  };
 }

@@ -4,10 +4,14 @@
  * API's keyring and token.
  */
 
-import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createEmbeddedServices } from '../agent/embedded-services.js';
 import { withEtcdMembership } from '../agent/etcd-membership.js';
+import { ReplicatedPolicies } from '../agent/replicated-policies.js';
+import { AuditTrail } from '../governance/audit/audit-trail.js';
+import { CelAutoGovernance } from '../governance/policy/cel-auto-governance.js';
 import { startNetworkedServices } from '../agent/networked-services.js';
 import type { ListenAddress } from '../agent/agent.js';
 import { isLoopbackListener, type KeyringApiOptions } from '../agent/http/routes/keyring.js';
@@ -88,6 +92,12 @@ export async function createAgentServices(
       throw error;
     }
   }
+  try {
+    services = await withGovernance(services, options, logger);
+  } catch (error) {
+    await services.close?.();
+    throw error;
+  }
   return {
     services,
     keyringApi: {
@@ -144,4 +154,44 @@ async function loadKeyring(file: string): Promise<Keyring> {
       `--keyring ${file}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
+}
+
+/**
+ * Adds the audit trail (`audit.db` in --data-dir, else in memory) and
+ * cluster-wide policies kept in the cluster configuration.
+ */
+async function withGovernance(
+  services: NodeServices,
+  options: AgentServiceOptions,
+  logger: Logger,
+): Promise<NodeServices> {
+  if (!(services.governance instanceof CelAutoGovernance)) return services;
+  let path = ':memory:';
+  if (options.dataDir !== undefined) {
+    mkdirSync(options.dataDir, { recursive: true });
+    path = join(options.dataDir, 'audit.db');
+  }
+  const audit = AuditTrail.open(path, {
+    onCompactionError: (error) => logger.error({ err: error }, 'audit trail compaction failed'),
+  });
+  const policies = new ReplicatedPolicies(services.clusterConfig, services.governance, logger);
+  try {
+    await policies.start();
+  } catch (error) {
+    audit.close();
+    throw error;
+  }
+  return {
+    ...services,
+    governanceAdmin: policies,
+    audit,
+    close: async () => {
+      policies.stop();
+      try {
+        await services.close?.();
+      } finally {
+        audit.close();
+      }
+    },
+  };
 }

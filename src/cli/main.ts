@@ -14,6 +14,7 @@ import { DEFAULT_SCALING_BOUNDS } from '../agent/http/routes/scaling.js';
 import { keyringCommand, UsageError } from './keyring-command.js';
 import { createAgentServices } from './agent-services.js';
 import { auditCommand } from './audit-command.js';
+import { policyCommand } from './policy-command.js';
 import { configCommand, leaderCommand, membersCommand } from './cluster-commands.js';
 import {
   parseAddressList,
@@ -64,7 +65,7 @@ program
   )
   .option(
     '--data-dir <dir>',
-    'the node’s data directory (with --bind; default: a temporary directory removed on exit)',
+    'the node’s data directory: the audit trail (audit.db) and, with --bind, the runtime’s storage (default: the audit trail in memory, a temporary directory removed on exit)',
   )
   .option(
     '--peer-lost-after-ms <ms>',
@@ -139,6 +140,7 @@ program.addCommand(membersCommand());
 program.addCommand(leaderCommand());
 program.addCommand(configCommand());
 program.addCommand(auditCommand());
+program.addCommand(policyCommand());
 
 program
   .command('version')
@@ -186,7 +188,6 @@ function agentUsageProblem(options: AgentCommandOptions): string | undefined {
     const networkOnly: readonly (readonly [string, unknown])[] = [
       ['--join', options.join],
       ['--keyring', options.keyring],
-      ['--data-dir', options.dataDir],
       ['--peer-lost-after-ms', options.peerLostAfterMs],
     ];
     const given = networkOnly.find(([, value]) => value !== undefined);

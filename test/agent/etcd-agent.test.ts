@@ -117,6 +117,47 @@ describe('dw agent --membership etcd', () => {
     expect(runDw(['config', 'cas', 'k', 'v', '--agent', url('beta')]).status).toBe(2);
   });
 
+  it('a policy added on one agent denies an operation on the other, at the same version', async () => {
+    const policy = {
+      policyId: 'no-config-writes',
+      name: 'Configuration is read-only',
+      description: 'writes to the cluster configuration are refused',
+      type: 'access',
+      expression: 'operation == "write" && resource.path == "/v1/config"',
+      action: 'deny',
+      priority: 100,
+      isEnabled: true,
+    };
+    const added = await fetch(`${url('alpha')}/v1/governance/policies`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(policy),
+    });
+    expect(added.status).toBe(201);
+    const put = (): Promise<Response> =>
+      fetch(`${url('beta')}/v1/config`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ key: 'k', value: 'v' }),
+      });
+    await waitFor(async () => (await put()).status === 403);
+    const refused = (await (await put()).json()) as { error: { code: string } };
+    expect(refused.error.code).toBe('POLICY_DENIED');
+    const versions = await Promise.all(
+      ['alpha', 'beta'].map(async (id) => {
+        const answer = (await (await fetch(`${url(id)}/v1/governance`)).json()) as {
+          version: { configRevision: number; policies: number };
+        };
+        return answer.version;
+      }),
+    );
+    expect(versions[0]).toEqual(versions[1]);
+    expect(versions[0]?.policies).toBe(1);
+    const removed = runDw(['policy', 'remove', 'no-config-writes', '--agent', url('beta')]);
+    expect(removed.status, removed.stderr).toBe(0);
+    await waitFor(async () => (await put()).status === 200);
+  });
+
   it('a SIGKILLed agent is reported dead and dropped; the survivor leads', async () => {
     const beta = agents.get('beta');
     beta?.child.kill('SIGKILL');

@@ -42,7 +42,7 @@ const denyDeletes = {
   name: 'No deletes in logs',
   description: 'Log records are kept',
   type: 'retention',
-  expression: 'operation=delete resource=logs/*',
+  expression: 'operation == "delete" && resource.id.startsWith("logs/")',
   action: 'deny',
   priority: 10,
   isEnabled: true,
@@ -262,11 +262,11 @@ describe('dw agent --dev HTTP API (real process)', () => {
       );
     });
 
-    it('an expression the matcher cannot parse', async () => {
+    it('an expression that uses an unknown variable', async () => {
       expectError(
         await call('POST', '/v1/governance/policies', {
           ...denyDeletes,
-          expression: 'verb=delete',
+          expression: 'verb == "delete"',
         }),
         400,
         'INVALID_POLICY_EXPRESSION',

@@ -15,6 +15,8 @@ export type HttpErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'TIMEOUT'
   | 'INTERNAL'
+  // The governance check of every operation (operation-guard.ts).
+  | 'POLICY_DENIED'
   // The keyring routes (routes/keyring.ts).
   | 'UNAUTHORIZED'
   | 'API_TOKEN_NOT_CONFIGURED'

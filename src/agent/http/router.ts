@@ -38,6 +38,23 @@ export interface Route {
   readonly handler: Handler;
 }
 
+/** What a guard sees of a request before its route runs. */
+export interface GuardedOperation {
+  /** The HTTP method. */
+  readonly method: Route['method'];
+  /** The request path. */
+  readonly path: string;
+  /** The matched route's pattern, e.g. `/v1/governance/policies/:policyId`. */
+  readonly route: string;
+  /** The query string. */
+  readonly query: URLSearchParams;
+  /** The request headers (names in lower case). */
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** Runs before every matched route; throws (an {@link ApiError}) to refuse the request. */
+export type Guard = (operation: GuardedOperation) => Promise<void>;
+
 interface CompiledRoute extends Route {
   readonly segments: readonly string[];
 }
@@ -45,9 +62,15 @@ interface CompiledRoute extends Route {
 /** Matches requests to routes. */
 export class Router {
   readonly #routes: CompiledRoute[];
+  readonly #guard: Guard | undefined;
 
-  constructor(routes: readonly Route[]) {
+  /**
+   * @param routes - The routes.
+   * @param guard - Runs before every matched route (the governance check).
+   */
+  constructor(routes: readonly Route[], guard?: Guard) {
     this.#routes = routes.map((route) => ({ ...route, segments: splitPath(route.path) }));
+    this.#guard = guard;
   }
 
   /** Every route, for listing and documentation. */
@@ -74,6 +97,13 @@ export class Router {
         `${request.method ?? '?'} not allowed here; use ${allowed}`,
       );
     }
+    await this.#guard?.({
+      method: found.route.method,
+      path: url.pathname,
+      route: found.route.path,
+      query: url.searchParams,
+      headers: request.headers,
+    });
     let body: Promise<Buffer> | undefined;
     const apiRequest: ApiRequest = {
       params: found.params,

@@ -129,6 +129,31 @@ export const governanceContextBody = z.strictObject({
   resourceId: z.string().min(1).max(4096),
   userId: id.exactOptional(),
   metadata: labels.exactOptional(),
+  resource: z
+    .strictObject({
+      path: text.exactOptional(),
+      labels: z.array(id).max(256).exactOptional(),
+      classification: id.exactOptional(),
+      sizeBytes: z.number().int().min(0).exactOptional(),
+      region: id.exactOptional(),
+      createdAt: z.number().int().min(0).exactOptional(),
+      lastAccessedAt: z.number().int().min(0).exactOptional(),
+      retention: z
+        .strictObject({
+          state: id.exactOptional(),
+          heldUntil: z.number().int().min(0).exactOptional(),
+          legalHold: z.boolean().exactOptional(),
+        })
+        .exactOptional(),
+    })
+    .exactOptional(),
+  user: z
+    .strictObject({
+      roles: z.array(id).max(256).exactOptional(),
+      attributes: labels.exactOptional(),
+      region: id.exactOptional(),
+    })
+    .exactOptional(),
 });
 
 // Base64 of at most 1 MiB of bytes (the network's default message limit; the body limit is 1 MiB too).

@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import { PeerActivity } from '../peer-activity.js';
 import type { NodeServices } from '../services.js';
 import { toApiError } from './api-error.js';
+import { operationGuard } from '../operation-guard.js';
+import { auditRoutes } from './routes/audit.js';
 import { clusterConfigRoutes } from './routes/cluster-config.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { governanceRoutes } from './routes/governance.js';
@@ -43,17 +45,21 @@ export function apiRouter(
   keyring: KeyringApiOptions = {},
   listenerIsLoopback: () => boolean = () => false,
 ): Router {
-  return new Router([
-    ...clusterRoutes(services, now),
-    ...clusterConfigRoutes(services.clusterConfig),
-    ...loadBalancerRoutes(services, now),
-    ...peerRoutes(services, activity, now),
-    ...scalingRoutes(services, scalingBounds),
-    ...syncRoutes(services),
-    ...tierRoutes(services),
-    ...governanceRoutes(services),
-    ...keyringRoutes(keyring, listenerIsLoopback, now),
-  ]);
+  return new Router(
+    [
+      ...clusterRoutes(services, now),
+      ...clusterConfigRoutes(services.clusterConfig),
+      ...loadBalancerRoutes(services, now),
+      ...peerRoutes(services, activity, now),
+      ...scalingRoutes(services, scalingBounds),
+      ...syncRoutes(services),
+      ...tierRoutes(services),
+      ...governanceRoutes(services),
+      ...keyringRoutes(keyring, listenerIsLoopback, now),
+      ...auditRoutes(services.audit),
+    ],
+    operationGuard(services.governance, services.audit),
+  );
 }
 
 /**

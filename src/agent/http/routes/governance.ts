@@ -1,13 +1,25 @@
-/** Governance policies (list, register, remove) and evaluation. */
+/** Governance: policies (list, register, remove), evaluation, explanation, the policy-set version. */
 
 import type { NodeServices } from '../../services.js';
+import { ApiError } from '../api-error.js';
 import type { Route } from '../router.js';
 import { governanceContextBody, policyBody } from '../schemas.js';
 
 /** Routes under `/v1/governance`. */
 export function governanceRoutes(services: NodeServices): Route[] {
-  const { governance } = services;
+  const { governance, governanceAdmin } = services;
   return [
+    {
+      method: 'GET',
+      path: '/v1/governance',
+      handler: async () => ({
+        status: 200,
+        body: {
+          policies: (await governance.getActivePolicies()).length,
+          ...(governanceAdmin === undefined ? {} : { version: governanceAdmin.version }),
+        },
+      }),
+    },
     {
       method: 'GET',
       path: '/v1/governance/policies',
@@ -21,15 +33,21 @@ export function governanceRoutes(services: NodeServices): Route[] {
       path: '/v1/governance/policies',
       handler: async (request) => {
         const policy = await request.json(policyBody);
-        await governance.registerPolicy(policy);
-        return { status: 201, body: { policy } };
+        if (governanceAdmin === undefined) {
+          await governance.registerPolicy(policy);
+          return { status: 201, body: { policy } };
+        }
+        const revision = await governanceAdmin.add(policy);
+        return { status: 201, body: { policy, configRevision: revision } };
       },
     },
     {
       method: 'DELETE',
       path: '/v1/governance/policies/:policyId',
       handler: async (request) => {
-        await governance.deregisterPolicy(request.params['policyId'] ?? '');
+        const policyId = request.params['policyId'] ?? '';
+        if (governanceAdmin === undefined) await governance.deregisterPolicy(policyId);
+        else await governanceAdmin.remove(policyId);
         return { status: 204 };
       },
     },
@@ -40,6 +58,24 @@ export function governanceRoutes(services: NodeServices): Route[] {
         const body = await request.json(governanceContextBody);
         const result = await governance.evaluate({ ...body, metadata: body.metadata ?? {} });
         return { status: 200, body: result };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/governance/explain',
+      handler: async (request) => {
+        const body = await request.json(governanceContextBody);
+        if (governanceAdmin === undefined) {
+          throw new ApiError(
+            501,
+            'NOT_SUPPORTED',
+            'this node’s governance cannot explain decisions',
+          );
+        }
+        return {
+          status: 200,
+          body: await governanceAdmin.explain({ ...body, metadata: body.metadata ?? {} }),
+        };
       },
     },
   ];
