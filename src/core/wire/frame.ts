@@ -80,6 +80,14 @@ export interface FrameDecoderOptions {
    * Defaults to `true`: every body is a new array.
    */
   readonly copyBodies?: boolean;
+  /**
+   * Makes the array a body is reassembled (or copied) into: it must return a
+   * new array of exactly `size` bytes that nothing else holds. Every byte is
+   * overwritten before the body is returned, so uninitialised memory is fine
+   * (Node's `Buffer.allocUnsafe`, much cheaper than a zeroed array for large
+   * frames). Defaults to `new Uint8Array(size)`.
+   */
+  readonly allocate?: (size: number) => Uint8Array;
 }
 
 /**
@@ -106,6 +114,7 @@ export class FrameDecoder {
   /** The largest frame body accepted, in bytes. */
   readonly maxFrameBytes: number;
   readonly #copyBodies: boolean;
+  readonly #allocate: (size: number) => Uint8Array;
   readonly #prefix = new Uint8Array(FRAME_PREFIX_BYTES);
   #prefixFilled = 0;
   #body: Uint8Array | undefined;
@@ -121,6 +130,7 @@ export class FrameDecoder {
     checkMaxFrameBytes(maxFrameBytes);
     this.maxFrameBytes = maxFrameBytes;
     this.#copyBodies = options?.copyBodies !== false;
+    this.#allocate = options?.allocate ?? ((size) => new Uint8Array(size));
   }
 
   /** How many bytes of an incomplete frame (prefix and body) are held. */
@@ -161,7 +171,7 @@ export class FrameDecoder {
           const view = chunk.subarray(offset, offset + length);
           if (this.#copyBodies) {
             // Copied through `set`: `slice` on a Node Buffer would return a view, not a copy.
-            const body = new Uint8Array(length);
+            const body = this.#allocate(length);
             body.set(view);
             bodies.push(body);
           } else {
@@ -170,7 +180,7 @@ export class FrameDecoder {
           offset += length;
           continue;
         }
-        this.#body = new Uint8Array(length);
+        this.#body = this.#allocate(length);
         this.#bodyFilled = 0;
       }
       if (this.#body === undefined) {
@@ -189,7 +199,7 @@ export class FrameDecoder {
           throw this.#failure;
         }
         this.#prefixFilled = 0;
-        this.#body = new Uint8Array(length);
+        this.#body = this.#allocate(length);
         this.#bodyFilled = 0;
       }
       const body = this.#body;

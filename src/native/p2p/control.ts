@@ -1,7 +1,7 @@
 /**
  * The payloads of the native network's own envelopes: `hello` (who a peer is,
  * where it listens, which peers it is connected to) and the control messages
- * carried in `ping` envelopes (goodbye, peer announcements). Every decoder
+ * carried in `ping` envelopes (goodbye, peer announcements, keepalive). Every decoder
  * validates everything and returns `undefined` for anything malformed, so the
  * caller counts one `protocol` rejection.
  *
@@ -71,11 +71,25 @@ export interface AnnounceControl {
 }
 
 /**
+ * A keepalive probe on a quiet connection (`reply: false`), or the answer to
+ * one (`reply: true`). Two bytes on the wire, sealed and replay-checked like
+ * every frame.
+ *
+ * @since 2.0.0
+ */
+export interface KeepaliveControl {
+  /** The operation. */
+  readonly op: 'keepalive';
+  /** Whether this answers a probe. */
+  readonly reply: boolean;
+}
+
+/**
  * A control message carried in a `ping` envelope.
  *
  * @since 2.0.0
  */
-export type ControlMessage = GoodbyeControl | AnnounceControl;
+export type ControlMessage = GoodbyeControl | AnnounceControl | KeepaliveControl;
 
 /**
  * Bounds of the control payloads.
@@ -95,6 +109,9 @@ export const CONTROL_LIMITS = Object.freeze({
 
 const OP_GOODBYE = 1;
 const OP_ANNOUNCE = 2;
+const OP_KEEPALIVE = 3;
+const KEEPALIVE_PROBE = Object.freeze({ op: 'keepalive', reply: false } as const);
+const KEEPALIVE_REPLY = Object.freeze({ op: 'keepalive', reply: true } as const);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -193,6 +210,7 @@ export function encodeControl(message: ControlMessage): Uint8Array {
   if (message.op === 'goodbye') {
     return new Uint8Array([OP_GOODBYE, message.reason === 'shutdown' ? 1 : 0]);
   }
+  if (message.op === 'keepalive') return new Uint8Array([OP_KEEPALIVE, message.reply ? 1 : 0]);
   const body = encoder.encode(
     JSON.stringify(message.peers.slice(0, CONTROL_LIMITS.maxListedPeers)),
   );
@@ -214,6 +232,11 @@ export function decodeControl(bytes: Uint8Array): ControlMessage | undefined {
     const code = bytes[1];
     if (code !== 0 && code !== 1) return undefined;
     return Object.freeze({ op: 'goodbye', reason: code === 1 ? 'shutdown' : 'idle' });
+  }
+  if (bytes[0] === OP_KEEPALIVE && bytes.length === 2) {
+    const code = bytes[1];
+    if (code !== 0 && code !== 1) return undefined;
+    return code === 1 ? KEEPALIVE_REPLY : KEEPALIVE_PROBE;
   }
   if (bytes[0] === OP_ANNOUNCE) {
     const peers = parsePeers(parseJson(bytes.subarray(1)));

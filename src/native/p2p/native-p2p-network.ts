@@ -3,10 +3,18 @@
  * {@link Runtime} (real TCP on the Node runtime, modelled streams in the
  * simulator), every frame sealed by a {@link SecureCodec}.
  *
+ * The parts live in files of their own: the peer table (`peer-table.ts`),
+ * hellos and hearsay (`discovery.ts`), seeds and probes (`seed-dialer.ts`),
+ * connections from dial to close with redial, loss and the idle/keepalive
+ * sweep (`connection-lifecycle.ts`, whose decisions are in
+ * `connection-sweep.ts`), the sending side (`outbox.ts`, `outbound-queue.ts`),
+ * requests waiting for answers (`request-tracker.ts`) and requests being
+ * answered (`inbound-requests.ts`). This class composes them: the public API,
+ * start and close, and dispatch of what arrives.
+ *
  * @packageDocumentation
  */
 
-import { RequestHandlerSlot } from '../../core/request-handler-slot.js';
 import type { CallOptions, Listener, Unsubscribe } from '../../contracts/common.js';
 import { DistributedError, ERROR_CODES, type ErrorCode } from '../../contracts/errors.js';
 import type {
@@ -18,8 +26,7 @@ import type {
   PeerRequestHandler,
 } from '../../contracts/p2p-network.js';
 import { EventHub } from '../../core/events.js';
-import { WIRE_VERSION, type Envelope, type EnvelopeKind } from '../../core/wire/envelope.js';
-import { FRAME_PREFIX_BYTES } from '../../core/wire/frame.js';
+import type { Envelope, EnvelopeKind } from '../../core/wire/envelope.js';
 import { WireError } from '../../core/wire/wire-error.js';
 import type {
   NetworkAddress,
@@ -29,15 +36,10 @@ import type {
   Timer,
 } from '../../runtime/runtime.js';
 import type { SecureCodec } from '../transport/secure-codec.js';
-import {
-  CONTROL_LIMITS,
-  decodeControl,
-  decodeHello,
-  encodeControl,
-  encodeHello,
-  type ControlMessage,
-  type PeerAddressRecord,
-} from './control.js';
+import { ConnectionLifecycle, KEEPALIVE_PROBE } from './connection-lifecycle.js';
+import { decodeControl, encodeControl, encodeHello } from './control.js';
+import { Discovery } from './discovery.js';
+import { InboundRequests } from './inbound-requests.js';
 import {
   P2P_REJECT_REASONS,
   backoffDelay,
@@ -46,7 +48,11 @@ import {
   type P2PRejectReason,
   type ResolvedP2POptions,
 } from './options.js';
-import { PeerConnection, type SeedState } from './peer-connection.js';
+import { Outbox, type Outgoing } from './outbox.js';
+import { PeerConnection } from './peer-connection.js';
+import { PeerTable, peerInfo, type PeerState } from './peer-table.js';
+import { RequestTracker } from './request-tracker.js';
+import { SeedDialer } from './seed-dialer.js';
 
 /**
  * Counters of a {@link NativeP2PNetwork}, for metrics and tests.
@@ -77,59 +83,27 @@ export interface NativeP2PStats {
   readonly knownPeers: number;
   /** Requests waiting for a response. */
   readonly pendingRequests: number;
+  /** Keepalive probes sent on quiet connections. */
+  readonly keepalivesSent: number;
+  /** Connections reset because a keepalive probe went unanswered. */
+  readonly keepaliveTimeouts: number;
 }
 
-interface QueuedEnvelope {
-  readonly kind: EnvelopeKind;
-  readonly correlationId: number;
-  readonly payload: Uint8Array;
-  readonly errorCode?: string;
-  readonly bytes: number;
-}
-
-interface PeerState {
-  readonly peerId: string;
-  address: NetworkAddress;
-  metadata: Readonly<Record<string, string>>;
-  lastSeenAt: number;
-  readonly connections: Set<PeerConnection>;
-  queue: QueuedEnvelope[];
-  queuedBytes: number;
-  dialing: boolean;
-  reconnectTimer: Timer | undefined;
-  attempt: number;
-  failingSince: number | undefined;
-  /** A connection to it completed a handshake at least once (it is not known only by hearsay). */
-  greeted: boolean;
-  pendingRequests: number;
-  inboundRequests: number;
-  /** A flush of the queue is scheduled for the end of the current task (see `#enqueue`). */
-  flushScheduled: boolean;
-}
-
-interface PendingRequest {
-  readonly peerId: string;
-  readonly settle: (error: unknown, response?: Uint8Array) => void;
-}
-
-/** Bytes counted per queued envelope on top of its payload (header, ids, seal, frame prefix). */
-const ENVELOPE_OVERHEAD_BYTES = 128;
-/** A flush gathers small frames into one stream write until the batch holds this many bytes. */
-const MAX_WRITE_BATCH_BYTES = 64 * 1024;
-/** A frame at least this long is written on its own rather than copied into a batch. */
-const SOLO_WRITE_BYTES = 16 * 1024;
-/** The most characters of a remote error message kept. */
-const MAX_ERROR_MESSAGE_CHARS = 1024;
 const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::']);
 const KNOWN_CODES = new Set<string>(ERROR_CODES);
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const KEEPALIVE_REPLY = encodeControl({ op: 'keepalive', reply: true });
+
+/** Whether a `ping` payload is a keepalive (probe or answer), which is not traffic. */
+function isKeepalive(envelope: Envelope): boolean {
+  return envelope.kind === 'ping' && envelope.payload[0] === KEEPALIVE_PROBE[0];
+}
 
 /**
  * A peer-to-peer network over a {@link Runtime}'s stream connections.
  *
  * **Wire.** Every connection carries length-prefixed frames (`encodeFrame`),
- * each body a versioned envelope sealed by the {@link SecureCodec}
+ * each body one or a batch of versioned envelopes sealed by the {@link SecureCodec}
  * (AES-256-GCM with the keyring's primary key, replay-protected; plaintext only
  * when the codec's development flag allows it). Both sides send a `hello`
  * first, naming their peer id, the address to dial them on, their metadata and
@@ -151,7 +125,12 @@ const decoder = new TextDecoder();
  *
  * **Connections.** Sending to a known peer with no open connection dials it
  * (dial on demand). A connection with no traffic for `idleCloseMs` is closed
- * after a goodbye, and the peer stays known. When a connection fails without a
+ * after a goodbye, and the peer stays known. A connection on which nothing
+ * was received for `keepaliveIntervalMs` is probed with a keepalive (two bytes,
+ * sealed and replay-checked like every frame; the peer answers at once, and
+ * neither counts as traffic); one whose probe goes unanswered for
+ * `keepaliveTimeoutMs` is reset as failed, so a peer that died or hung while
+ * the connection was quiet is noticed without waiting for the next send. When a connection fails without a
  * goodbye, the network redials with jittered exponential backoff; a peer whose
  * redials keep failing for `lostAfterMs` is reported `peer-lost` and forgotten
  * (its queued envelopes are discarded and its pending requests rejected with
@@ -170,15 +149,20 @@ const decoder = new TextDecoder();
  * **Delivery.** A send resolves once queued for the peer. Delivery is
  * at most once: bytes handed to a connection that then breaks may be lost
  * (the envelopes still queued are sent on the next connection). Envelopes are
- * sealed when written, not when queued, so a keyring rotation never strands a
- * queued envelope under a removed key. The queue is flushed at the end of the
- * task that queued (a microtask), so envelopes queued together go out in one
- * stream write (small frames batched up to 64 KiB; a large frame alone).
+ * encoded when queued (the one copy of the caller's data) and sealed when
+ * written, so a keyring rotation never strands a queued envelope under a
+ * removed key. The queue is flushed at the end of the task that queued (a
+ * microtask), so envelopes queued together are sealed into one frame and go
+ * out in one stream write (small envelopes batched up to 64 KiB; a large one
+ * alone); see `Outbox`. Received data (messages, requests, responses)
+ * is this node's own: a copy with a buffer of its own, or, from 4 KiB up, a
+ * view (`byteOffset` not 0) of a buffer that held nothing but its envelope, so
+ * a large payload is not copied once more on the way in.
  *
  * **Requests.** Each request carries a correlation id; the response comes back
  * on any connection of the pair. No response within `requestTimeoutMs` rejects
- * with a `TimeoutError` `DOMException`; an aborted signal rejects with its
- * reason. A remote handler's `DistributedError` comes back with its code; any
+ * with a `TimeoutError` `DOMException` (one timer serves every request; see
+ * `RequestTracker`); an aborted signal rejects with its reason. A remote handler's `DistributedError` comes back with its code; any
  * other rejection comes back as a plain `Error` with the remote message.
  *
  * Call {@link NativeP2PNetwork.start} to listen and dial the seeds, and
@@ -210,23 +194,19 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
   readonly #advertise: NetworkAddress | undefined;
   readonly #peerEvents: EventHub<PeerEvent>;
   readonly #messages: EventHub<PeerMessage>;
-  readonly #peers = new Map<string, PeerState>();
-  readonly #tombstones = new Map<string, number>();
-  readonly #connections = new Set<PeerConnection>();
-  readonly #pending = new Map<number, PendingRequest>();
-  readonly #seeds: SeedState[];
-  readonly #probes = new Map<string, SeedState>();
+  readonly #peers: PeerTable;
+  readonly #lifecycle: ConnectionLifecycle;
+  readonly #requests: RequestTracker;
+  readonly #inbound: InboundRequests;
+  readonly #outbox: Outbox;
+  readonly #seeds: SeedDialer;
+  readonly #discovery: Discovery;
   readonly #lifetime = new AbortController();
   readonly #rejected: Record<P2PRejectReason, number>;
-  readonly #requestHandler = new RequestHandlerSlot();
   #listener: StreamListener | undefined;
-  #sweepTimer: Timer | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #closed = false;
-  #nextCorrelationId = 1;
-  #inboundRequests = 0;
-  #framesSent = 0;
   #framesReceived = 0;
   #queuedDropped = 0;
   #broadcastsSkipped = 0;
@@ -249,20 +229,99 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
         : { host: options.advertise.host, port: options.advertise.port };
     this.#peerEvents = new EventHub(this.#options.onListenerError);
     this.#messages = new EventHub(this.#options.onListenerError);
+    const clock = this.#runtime.clock;
+    const now = (): number => clock.now();
+    const monotonic = (): number => clock.monotonic();
+    const setTimer = (delayMs: number, callback: () => void): Timer =>
+      this.#timer(delayMs, callback);
+    this.#peers = new PeerTable({
+      maxPeers: this.#options.maxPeers,
+      lostAfterMs: this.#options.lostAfterMs,
+      maxOutboundQueueBytes: this.#options.maxOutboundQueueBytes,
+      now,
+      monotonic,
+      flush: (peer) => {
+        if (!this.#closed) this.#outbox.flush(peer);
+      },
+    });
+    this.#requests = new RequestTracker({
+      timeoutMs: this.#options.requestTimeoutMs,
+      maxPending: this.#options.maxPendingRequests,
+      monotonic,
+      setTimer,
+    });
+    this.#outbox = new Outbox({
+      localPeerId: this.localPeerId,
+      codec: this.#codec,
+      now,
+      monotonic,
+      dial: (peer) => {
+        this.#lifecycle.dial(peer);
+      },
+      onError: this.#options.onListenerError,
+    });
+    this.#inbound = new InboundRequests({
+      localPeerId: this.localPeerId,
+      maxInbound: this.#options.maxInboundRequests,
+      maxMessageBytes: this.#options.maxMessageBytes,
+      signal: this.#lifetime.signal,
+      now,
+      reply: (peerId, item) => {
+        this.#reply(peerId, item);
+      },
+    });
+    this.#seeds = new SeedDialer((options.seeds ?? []).slice(0, this.#options.maxPeers), {
+      peers: this.#peers,
+      maxProbes: this.#options.maxPeers,
+      connect: (seed) => {
+        this.#lifecycle.connect(seed, undefined, seed);
+      },
+      setTimer,
+      backoff: (attempt) => backoffDelay(this.#options, attempt, this.#runtime.random.next()),
+      closed: () => this.#closed,
+    });
+    this.#discovery = new Discovery({
+      localPeerId: this.localPeerId,
+      peers: this.#peers,
+      seeds: this.#seeds,
+      outbox: this.#outbox,
+      now,
+      addPeer: (peerId, address, metadata) => this.#addPeer(peerId, address, metadata),
+      updated: (peer) => {
+        this.#emit('peer-updated', peer);
+      },
+      dialFailed: (peerId) => {
+        this.#lifecycle.dialFailed(peerId, undefined);
+      },
+    });
+    this.#lifecycle = new ConnectionLifecycle({
+      runtime: this.#runtime,
+      options: this.#options,
+      signal: this.#lifetime.signal,
+      closed: () => this.#closed,
+      peers: this.#peers,
+      seeds: this.#seeds,
+      outbox: this.#outbox,
+      setTimer,
+      hello: (stream) => this.#hello(stream),
+      onData: (connection, chunk) => {
+        this.#onData(connection, chunk);
+      },
+      busy: (peer) =>
+        peer.queue.length > 0 ||
+        this.#requests.pendingFor(peer.peerId) > 0 ||
+        peer.inboundRequests > 0,
+      writeControl: (connection, payload) => {
+        this.#writeControl(connection, payload);
+      },
+      losePeer: (peer) => {
+        this.#losePeer(peer);
+      },
+    });
     this.#rejected = Object.fromEntries(P2P_REJECT_REASONS.map((reason) => [reason, 0])) as Record<
       P2PRejectReason,
       number
     >;
-    this.#seeds = (options.seeds ?? []).slice(0, this.#options.maxPeers).map((seed) => ({
-      host: seed.host,
-      port: seed.port,
-      dialing: false,
-      attempt: 0,
-      timer: undefined,
-      self: false,
-      peerId: undefined,
-      retry: true,
-    }));
   }
 
   /**
@@ -281,15 +340,17 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
   get stats(): NativeP2PStats {
     return Object.freeze({
       rejected: Object.freeze({ ...this.#rejected }),
-      framesSent: this.#framesSent,
+      framesSent: this.#outbox.framesSent,
       framesReceived: this.#framesReceived,
       queuedDropped: this.#queuedDropped,
       broadcastsSkipped: this.#broadcastsSkipped,
       repliesDropped: this.#repliesDropped,
       lateResponses: this.#lateResponses,
-      connections: this.#connections.size,
+      connections: this.#lifecycle.connections.size,
       knownPeers: this.#peers.size,
-      pendingRequests: this.#pending.size,
+      pendingRequests: this.#requests.size,
+      keepalivesSent: this.#lifecycle.keepalivesSent,
+      keepaliveTimeouts: this.#lifecycle.keepaliveTimeouts,
     });
   }
 
@@ -306,15 +367,15 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
     this.#starting ??= (async () => {
       this.#throwIfClosed();
       const listener = await this.#runtime.network.listen(this.#listenAt, (stream) => {
-        this.#onInbound(stream);
+        this.#lifecycle.accept(stream);
       });
       if (this.#closed) {
         listener.close();
         this.#throwIfClosed();
       }
       this.#listener = listener;
-      this.#scheduleSweep();
-      for (const seed of this.#seeds) this.#dialSeed(seed);
+      this.#lifecycle.startSweep();
+      this.#seeds.dialAll();
     })();
     await this.#starting;
   }
@@ -336,13 +397,13 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
   #shutdown(): Promise<void> {
     this.#closed = true;
     this.#lifetime.abort(new DistributedError('CLOSED', 'the network was closed'));
-    this.#sweepTimer?.cancel();
-    for (const seed of this.#seeds) seed.timer?.cancel();
-    this.#probes.clear();
+    this.#lifecycle.stopSweep();
+    this.#seeds.cancel();
     const closing: Promise<void>[] = [];
-    for (const connection of [...this.#connections]) {
+    const connections = this.#lifecycle.connections;
+    for (const connection of [...connections]) {
       if (connection.state === 'open') {
-        this.#writeDirect(connection, 'ping', encodeControl({ op: 'goodbye', reason: 'shutdown' }));
+        this.#writeControl(connection, encodeControl({ op: 'goodbye', reason: 'shutdown' }));
       }
       connection.closedByUs = true;
       connection.state = 'closing';
@@ -358,16 +419,12 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
       );
       connection.stream.close();
     }
-    this.#connections.clear();
+    connections.clear();
     for (const peer of this.#peers.values()) {
       peer.reconnectTimer?.cancel();
-      this.#queuedDropped += peer.queue.length;
-      peer.queue = [];
-      peer.queuedBytes = 0;
+      this.#queuedDropped += peer.queue.clear();
     }
-    for (const pending of [...this.#pending.values()]) {
-      pending.settle(new DistributedError('CLOSED', 'the network was closed'));
-    }
+    this.#requests.rejectAll(() => new DistributedError('CLOSED', 'the network was closed'));
     this.#listener?.close();
     if (closing.length === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -410,7 +467,7 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
    * @throws A {@link DistributedError} `INVALID_ARGUMENT` when `handler` is not a function.
    */
   setRequestHandler(handler: PeerRequestHandler): Unsubscribe {
-    return this.#requestHandler.set(handler);
+    return this.#inbound.setHandler(handler);
   }
 
   /**
@@ -423,10 +480,10 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
   async discoverPeers(options?: CallOptions): Promise<readonly PeerInfo[]> {
     options?.signal?.throwIfAborted();
     this.#throwIfClosed();
-    if (this.#listener !== undefined) for (const seed of this.#seeds) this.#dialSeed(seed);
+    if (this.#listener !== undefined) this.#seeds.dialAll();
     await Promise.resolve();
     options?.signal?.throwIfAborted();
-    return Object.freeze([...this.#peers.values()].map((peer) => this.#info(peer)));
+    return Object.freeze([...this.#peers.values()].map(peerInfo));
   }
 
   /**
@@ -443,9 +500,10 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
   async sendToPeer(peerId: string, data: Uint8Array, options?: CallOptions): Promise<void> {
     options?.signal?.throwIfAborted();
     this.#throwIfClosed();
-    const payload = this.#copyIn(data, 'data');
+    const payload = this.#checkData(data, 'data');
     const peer = this.#requirePeer(peerId);
-    this.#enqueue(peer, { kind: 'message', correlationId: 0, payload });
+    // Encoding copies the payload into the envelope at once.
+    this.#outbox.enqueue(peer, { kind: 'message', correlationId: 0, payload });
     return Promise.resolve();
   }
 
@@ -461,10 +519,10 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
   async broadcast(data: Uint8Array, options?: CallOptions): Promise<void> {
     options?.signal?.throwIfAborted();
     this.#throwIfClosed();
-    const payload = this.#copyIn(data, 'data');
+    const payload = this.#checkData(data, 'data');
     for (const peer of [...this.#peers.values()]) {
       try {
-        this.#enqueue(peer, { kind: 'message', correlationId: 0, payload });
+        this.#outbox.enqueue(peer, { kind: 'message', correlationId: 0, payload });
       } catch {
         this.#broadcastsSkipped += 1;
       }
@@ -488,104 +546,44 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
    *   remote handler's own code. A `TimeoutError` `DOMException` after
    *   `requestTimeoutMs`.
    */
-  async requestFromPeer(
-    peerId: string,
-    request: Uint8Array,
-    options?: CallOptions,
-  ): Promise<Uint8Array> {
+  requestFromPeer(peerId: string, request: Uint8Array, options?: CallOptions): Promise<Uint8Array> {
+    // Not an async function: returning the tracker's promise as is saves the
+    // extra promise and microtask turns an async wrapper adds to every request.
+    // Every failure still comes back as a rejection, never a throw.
     const signal = options?.signal;
-    signal?.throwIfAborted();
-    this.#throwIfClosed();
-    const payload = this.#copyIn(request, 'request');
-    const peer = this.#requirePeer(peerId);
-    if (this.#pending.size >= this.#options.maxPendingRequests) {
-      throw new DistributedError(
-        'CAPACITY_EXCEEDED',
-        `${this.#pending.size} requests are waiting already (maxPendingRequests)`,
-      );
-    }
-    const correlationId = this.#allocateCorrelationId();
-    return new Promise<Uint8Array>((resolve, reject) => {
-      const onAbort = (): void => {
-        settle(signal?.reason);
-      };
-      const settle = (error: unknown, response?: Uint8Array): void => {
-        if (this.#pending.get(correlationId) !== entry) return;
-        this.#pending.delete(correlationId);
-        peer.pendingRequests -= 1;
-        timer.cancel();
-        signal?.removeEventListener('abort', onAbort);
-        // The reason is whatever failed the request: an Error, or an abort signal's reason as given.
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
-        if (response === undefined) reject(error);
-        else resolve(response);
-      };
-      const entry: PendingRequest = { peerId, settle };
-      this.#pending.set(correlationId, entry);
-      peer.pendingRequests += 1;
-      const timer = this.#timer(this.#options.requestTimeoutMs, () => {
-        settle(
-          new DOMException(
-            `no response from peer '${peerId}' within ${this.#options.requestTimeoutMs} ms`,
-            'TimeoutError',
-          ),
-        );
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
+    let started: { correlationId: number; response: Promise<Uint8Array> };
+    try {
+      signal?.throwIfAborted();
+      this.#throwIfClosed();
+      const payload = this.#checkData(request, 'request');
+      const peer = this.#requirePeer(peerId);
+      started = this.#requests.open(peerId, signal);
       try {
-        this.#enqueue(peer, { kind: 'request', correlationId, payload });
+        this.#outbox.enqueue(peer, {
+          kind: 'request',
+          correlationId: started.correlationId,
+          payload,
+        });
       } catch (error) {
-        settle(error);
+        this.#requests.reject(peerId, started.correlationId, error);
       }
-    });
+    } catch (error) {
+      // The contract rejects with the abort signal's reason, whatever its type.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+      return Promise.reject(error);
+    }
+    return started.response;
   }
 
   // ---- connections -------------------------------------------------------
 
-  #onInbound(stream: StreamConnection): void {
-    if (this.#closed || this.#connections.size >= this.#options.maxConnections) {
-      stream.destroy();
-      return;
-    }
-    this.#adopt(stream, { outbound: false, expectedPeerId: undefined, seed: undefined });
-  }
-
-  #adopt(
-    stream: StreamConnection,
-    init: { outbound: boolean; expectedPeerId: string | undefined; seed: SeedState | undefined },
-  ): void {
-    const connection = new PeerConnection(stream, {
-      ...init,
-      maxFrameBytes: this.#options.maxFrameBytes,
-      now: this.#runtime.clock.monotonic(),
-    });
-    this.#connections.add(connection);
-    connection.attach({
-      onData: (chunk) => {
-        this.#onData(connection, chunk);
-      },
-      onDrain: () => {
-        connection.writable = true;
-        const peer =
-          connection.peerId === undefined ? undefined : this.#peers.get(connection.peerId);
-        if (peer !== undefined) this.#flush(peer);
-      },
-      onClose: () => {
-        this.#onClosed(connection);
-      },
-    });
-    connection.handshakeTimer = this.#timer(this.#options.handshakeTimeoutMs, () => {
-      if (connection.state !== 'handshaking') return;
-      connection.state = 'closing';
-      connection.stream.destroy();
-      this.#onClosed(connection);
-    });
-    const hello = encodeHello({
+  /** The `hello` payload for a new connection: where to dial this node, its labels, its peers. */
+  #hello(stream: StreamConnection): Uint8Array {
+    return encodeHello({
       ...this.#advertisedFor(stream),
       metadata: this.#options.metadata,
-      peers: this.#livePeers(),
+      peers: this.#peers.livePeers(),
     });
-    this.#writeDirect(connection, 'hello', hello, init.expectedPeerId ?? '');
   }
 
   #advertisedFor(stream: StreamConnection): NetworkAddress {
@@ -597,186 +595,11 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
     };
   }
 
-  /** Peers believed alive: greeted at some point and not failing now (an idle peer counts). */
-  #livePeers(): PeerAddressRecord[] {
-    const records: PeerAddressRecord[] = [];
-    for (const peer of this.#peers.values()) {
-      if (records.length >= CONTROL_LIMITS.maxListedPeers) break;
-      if (peer.failingSince === undefined && peer.greeted) {
-        records.push({ peerId: peer.peerId, host: peer.address.host, port: peer.address.port });
-      }
-    }
-    return records;
-  }
-
-  #connect(address: NetworkAddress, expectedPeerId: string | undefined, seed?: SeedState): void {
-    if (this.#connections.size >= this.#options.maxConnections) {
-      // Too many connections: a failed dial, retried with backoff.
-      queueMicrotask(() => {
-        this.#dialFailed(expectedPeerId, seed);
-      });
-      return;
-    }
-    this.#runtime.network
-      .connect({ host: address.host, port: address.port }, { signal: this.#lifetime.signal })
-      .then(
-        (stream) => {
-          if (this.#closed) {
-            stream.destroy();
-            return;
-          }
-          this.#adopt(stream, { outbound: true, expectedPeerId, seed });
-        },
-        () => {
-          this.#dialFailed(expectedPeerId, seed);
-        },
-      );
-  }
-
-  #dial(peer: PeerState): void {
-    if (this.#closed || peer.dialing || this.#hasOpen(peer)) return;
-    peer.reconnectTimer?.cancel();
-    peer.reconnectTimer = undefined;
-    peer.dialing = true;
-    this.#connect(peer.address, peer.peerId);
-  }
-
-  #dialFailed(peerId: string | undefined, seed: SeedState | undefined): void {
-    if (this.#closed) return;
-    if (seed !== undefined) {
-      seed.dialing = false;
-      if (seed.retry) this.#scheduleSeed(seed);
-      else this.#probes.delete(`${seed.host}:${seed.port}`);
-    }
-    const peer = peerId === undefined ? undefined : this.#peers.get(peerId);
-    if (peer === undefined) return;
-    peer.dialing = false;
-    if (this.#hasOpen(peer)) return;
-    this.#connectionFailed(peer);
-  }
-
-  /** The peer has no connection and should have one: retry, or report it lost. */
-  #connectionFailed(peer: PeerState): void {
-    const now = this.#runtime.clock.monotonic();
-    peer.failingSince ??= now;
-    if (now - peer.failingSince >= this.#options.lostAfterMs) {
-      this.#losePeer(peer);
-      return;
-    }
-    if (peer.reconnectTimer !== undefined || peer.dialing) return;
-    const delay = backoffDelay(this.#options, peer.attempt, this.#runtime.random.next());
-    peer.attempt += 1;
-    peer.reconnectTimer = this.#timer(delay, () => {
-      peer.reconnectTimer = undefined;
-      if (this.#peers.get(peer.peerId) === peer) this.#dial(peer);
-    });
-  }
-
-  #dialSeed(seed: SeedState): void {
-    if (this.#closed || seed.self || seed.dialing || seed.timer !== undefined) return;
-    if (this.#seedSatisfied(seed)) return;
-    seed.dialing = true;
-    this.#connect(seed, undefined, seed);
-  }
-
-  #scheduleSeed(seed: SeedState): void {
-    if (this.#closed || seed.self || seed.dialing || seed.timer !== undefined) return;
-    if (this.#seedSatisfied(seed)) return;
-    const delay = backoffDelay(this.#options, seed.attempt, this.#runtime.random.next());
-    seed.attempt += 1;
-    seed.timer = this.#timer(delay, () => {
-      seed.timer = undefined;
-      this.#dialSeed(seed);
-    });
-  }
-
-  #seedSatisfied(seed: SeedState): boolean {
-    if (seed.peerId !== undefined && this.#peers.has(seed.peerId)) return true;
-    for (const peer of this.#peers.values()) {
-      if (peer.address.host === seed.host && peer.address.port === seed.port) return true;
-    }
-    return false;
-  }
-
-  #onClosed(connection: PeerConnection): void {
-    if (connection.state === 'closed') return;
-    const wasGreeted = connection.peerId !== undefined;
-    connection.state = 'closed';
-    this.#forget(connection);
-    if (this.#closed) return;
-    if (!wasGreeted) {
-      if (connection.outbound) this.#dialFailed(connection.expectedPeerId, connection.seed);
-      return;
-    }
-    const peer = this.#peers.get(connection.peerId ?? '');
-    if (peer === undefined || !peer.connections.delete(connection)) return;
-    if (this.#hasOpen(peer)) return;
-    if (connection.goodbye === 'shutdown') {
-      this.#losePeer(peer);
-    } else if (connection.closedByUs || connection.goodbye === 'idle') {
-      if (peer.queue.length > 0) this.#dial(peer);
-    } else {
-      this.#connectionFailed(peer);
-    }
-  }
-
-  #forget(connection: PeerConnection): void {
-    connection.release();
-    this.#connections.delete(connection);
-  }
-
-  #hasOpen(peer: PeerState): boolean {
-    for (const connection of peer.connections) if (connection.state === 'open') return true;
-    return false;
-  }
-
-  #scheduleSweep(): void {
-    const period = Math.max(10, Math.floor(this.#options.idleCloseMs / 2));
-    this.#sweepTimer = this.#timer(period, () => {
-      if (this.#closed) return;
-      this.#sweepIdle();
-      this.#scheduleSweep();
-    });
-  }
-
-  #sweepIdle(): void {
-    const now = this.#runtime.clock.monotonic();
-    for (const connection of [...this.#connections]) {
-      if (
-        connection.state !== 'open' ||
-        now - connection.lastActivity < this.#options.idleCloseMs
-      ) {
-        continue;
-      }
-      const peer = this.#peers.get(connection.peerId ?? '');
-      if (
-        peer !== undefined &&
-        (peer.queue.length > 0 || peer.pendingRequests > 0 || peer.inboundRequests > 0)
-      ) {
-        continue;
-      }
-      this.#writeDirect(connection, 'ping', encodeControl({ op: 'goodbye', reason: 'idle' }));
-      connection.closedByUs = true;
-      connection.state = 'closing';
-      connection.stream.close();
-    }
-  }
-
   // ---- peers -------------------------------------------------------------
-
-  #info(peer: PeerState): PeerInfo {
-    return Object.freeze({
-      peerId: peer.peerId,
-      address: peer.address.host,
-      port: peer.address.port,
-      lastSeenAt: peer.lastSeenAt,
-      metadata: peer.metadata,
-    });
-  }
 
   #emit(eventType: PeerEventType, peer: PeerState): void {
     const now = this.#runtime.clock.now();
-    this.#peerEvents.emit(Object.freeze({ eventType, peer: this.#info(peer), timestamp: now }));
+    this.#peerEvents.emit(Object.freeze({ eventType, peer: peerInfo(peer), timestamp: now }));
   }
 
   #addPeer(
@@ -784,93 +607,23 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
     address: NetworkAddress,
     metadata: Readonly<Record<string, string>>,
   ): PeerState | undefined {
-    if (this.#peers.size >= this.#options.maxPeers) return undefined;
-    const peer: PeerState = {
-      peerId,
-      address: { host: address.host, port: address.port },
-      metadata,
-      lastSeenAt: this.#runtime.clock.now(),
-      connections: new Set(),
-      queue: [],
-      queuedBytes: 0,
-      dialing: false,
-      reconnectTimer: undefined,
-      attempt: 0,
-      failingSince: undefined,
-      greeted: false,
-      pendingRequests: 0,
-      inboundRequests: 0,
-      flushScheduled: false,
-    };
-    this.#peers.set(peerId, peer);
-    this.#tombstones.delete(peerId);
-    this.#emit('peer-discovered', peer);
+    const peer = this.#peers.add(peerId, address, metadata);
+    if (peer !== undefined) this.#emit('peer-discovered', peer);
     return peer;
   }
 
   #losePeer(peer: PeerState): void {
-    if (this.#peers.get(peer.peerId) !== peer) return;
-    this.#peers.delete(peer.peerId);
-    peer.reconnectTimer?.cancel();
-    peer.reconnectTimer = undefined;
-    for (const connection of [...peer.connections]) {
-      connection.closedByUs = true;
-      connection.state = 'closing';
-      connection.stream.destroy();
-      this.#onClosed(connection);
-    }
+    if (!this.#peers.remove(peer)) return;
+    for (const connection of [...peer.connections]) this.#lifecycle.destroy(connection, true);
     peer.connections.clear();
-    this.#queuedDropped += peer.queue.length;
-    peer.queue = [];
-    peer.queuedBytes = 0;
-    for (const pending of [...this.#pending.values()]) {
-      if (pending.peerId === peer.peerId) {
-        pending.settle(
-          new DistributedError('UNKNOWN_PEER', `peer '${peer.peerId}' was lost before it answered`),
-        );
-      }
-    }
-    this.#tombstones.set(peer.peerId, this.#runtime.clock.monotonic());
-    if (this.#tombstones.size > this.#options.maxPeers) {
-      const oldest = this.#tombstones.keys().next().value;
-      if (oldest !== undefined) this.#tombstones.delete(oldest);
-    }
+    this.#queuedDropped += peer.queue.clear();
+    this.#requests.rejectPeer(
+      peer.peerId,
+      () =>
+        new DistributedError('UNKNOWN_PEER', `peer '${peer.peerId}' was lost before it answered`),
+    );
     this.#emit('peer-lost', peer);
-    for (const seed of this.#seeds) this.#scheduleSeed(seed);
-  }
-
-  /**
-   * Learns peers named by another peer (second hand). A peer lost within
-   * `lostAfterMs` is not re-added on hearsay (the teller may not have noticed
-   * yet): it is probed with one dial instead, and known again only if it answers.
-   */
-  #learn(records: readonly PeerAddressRecord[]): void {
-    const now = this.#runtime.clock.monotonic();
-    for (const record of records) {
-      if (record.peerId === this.localPeerId || this.#peers.has(record.peerId)) continue;
-      const lostAt = this.#tombstones.get(record.peerId);
-      if (lostAt !== undefined && now - lostAt < this.#options.lostAfterMs) this.#probe(record);
-      else this.#addPeer(record.peerId, record, Object.freeze({}));
-    }
-  }
-
-  #probe(address: NetworkAddress): void {
-    const key = `${address.host}:${address.port}`;
-    if (this.#closed || this.#probes.has(key) || this.#probes.size >= this.#options.maxPeers) {
-      return;
-    }
-    const probe: SeedState = {
-      host: address.host,
-      port: address.port,
-      dialing: true,
-      attempt: 0,
-      timer: undefined,
-      self: false,
-      peerId: undefined,
-      retry: false,
-    };
-    this.#probes.set(key, probe);
-    this.#connect(probe, undefined, probe);
+    this.#seeds.retryAll();
   }
 
   #requirePeer(peerId: string): PeerState {
@@ -887,147 +640,31 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
 
   // ---- sending -----------------------------------------------------------
 
-  #enqueue(peer: PeerState, item: Omit<QueuedEnvelope, 'bytes'>): void {
-    const bytes = item.payload.length + ENVELOPE_OVERHEAD_BYTES;
-    if (peer.queuedBytes + bytes > this.#options.maxOutboundQueueBytes) {
-      throw new DistributedError(
-        'CAPACITY_EXCEEDED',
-        `the outbound queue to peer '${peer.peerId}' holds ${peer.queuedBytes} bytes; ` +
-          `${bytes} more would pass maxOutboundQueueBytes (${this.#options.maxOutboundQueueBytes})`,
-      );
-    }
-    peer.queue.push({ ...item, bytes });
-    peer.queuedBytes += bytes;
-    if (this.#hasOpen(peer)) this.#scheduleFlush(peer);
-    else if (!peer.dialing && peer.reconnectTimer === undefined) this.#dial(peer);
-  }
-
-  /**
-   * Flushes `peer`'s queue once the current synchronous work and its microtasks
-   * are done, so envelopes queued together (many requests in flight, replies to a
-   * burst) go out in one stream write instead of one write per frame.
-   */
-  #scheduleFlush(peer: PeerState): void {
-    if (peer.flushScheduled) return;
-    peer.flushScheduled = true;
-    queueMicrotask(() => {
-      peer.flushScheduled = false;
-      if (!this.#closed) this.#flush(peer);
-    });
-  }
-
-  #flush(peer: PeerState): void {
-    // One connection carries everything to a peer, in order, even while another
-    // is open: the receiver's replay window must see sequence numbers from one
-    // sender (nearly) in order, which two interleaved streams would not give.
-    let target: PeerConnection | undefined;
-    for (const connection of peer.connections) {
-      if (connection.state === 'open') {
-        target = connection;
-        break;
-      }
-    }
-    if (target === undefined) return;
-    let batch: Uint8Array[] = [];
-    let batchBytes = 0;
-    const writeBatch = (): void => {
-      if (batch.length === 0) return;
-      this.#writeFramed(target, batch);
-      batch = [];
-      batchBytes = 0;
-    };
-    // Small frames queued together go out in one stream write; a large frame
-    // goes alone, without being copied into a batch. A frame is sealed only
-    // when it is about to be written.
-    while (peer.queue.length > 0 && target.writable && target.state === 'open') {
-      const item = peer.queue.shift() as QueuedEnvelope;
-      peer.queuedBytes -= item.bytes;
-      const framed = this.#seal(peer.peerId, item);
-      if (framed === undefined) continue;
-      if (framed.length >= SOLO_WRITE_BYTES) {
-        writeBatch();
-        this.#writeFramed(target, [framed]);
-      } else {
-        batch.push(framed);
-        batchBytes += framed.length;
-        if (batchBytes >= MAX_WRITE_BATCH_BYTES) writeBatch();
-      }
-    }
-    writeBatch();
-  }
-
-  /** Hands sealed frames (from {@link NativeP2PNetwork.#seal}) to a connection in one write. */
-  #writeFramed(connection: PeerConnection, framed: readonly Uint8Array[]): void {
-    try {
-      connection.writeFramed(framed, this.#runtime.clock.monotonic());
-      this.#framesSent += framed.length;
-    } catch (error) {
-      this.#options.onListenerError(error);
-    }
-  }
-
-  /**
-   * Seals one envelope for `to`, with room for the frame's length prefix in
-   * front (see {@link PeerConnection.writeFramed}); `undefined` (reported) when sealing fails.
-   */
-  #seal(to: string, item: Omit<QueuedEnvelope, 'bytes'>): Uint8Array | undefined {
-    const envelope: Envelope = {
-      version: WIRE_VERSION,
-      kind: item.kind,
-      from: this.localPeerId,
-      to,
-      correlationId: item.correlationId,
-      sentAt: this.#runtime.clock.now(),
-      payload: item.payload,
-      ...(item.errorCode === undefined ? {} : { errorCode: item.errorCode }),
-    };
-    try {
-      return this.#codec.seal(envelope, FRAME_PREFIX_BYTES);
-    } catch (error) {
-      // Sealing only fails on a broken keyring; the envelope cannot be sent.
-      this.#options.onListenerError(error);
-      return undefined;
-    }
-  }
-
+  /** Writes an envelope straight to a connection, ahead of the queue. */
   #writeDirect(
     connection: PeerConnection,
+    to: string,
     kind: EnvelopeKind,
     payload: Uint8Array,
-    to?: string,
+    traffic: boolean,
   ): void {
-    this.#write(connection, to ?? connection.peerId ?? '', { kind, correlationId: 0, payload });
+    this.#outbox.writeDirect(connection, to, { kind, correlationId: 0, payload }, traffic);
   }
 
-  #write(connection: PeerConnection, to: string, item: Omit<QueuedEnvelope, 'bytes'>): void {
-    const framed = this.#seal(to, item);
-    if (framed !== undefined) this.#writeFramed(connection, [framed]);
+  /** Writes a control message (goodbye, keepalive) to a greeted connection; not traffic. */
+  #writeControl(connection: PeerConnection, payload: Uint8Array): void {
+    this.#writeDirect(connection, connection.peerId ?? '', 'ping', payload, false);
   }
 
-  #reply(
-    peerId: string,
-    correlationId: number,
-    outcome: { response: Uint8Array } | { error: unknown },
-  ): void {
+  /** Queues the answer to a request; counted as dropped when it cannot be. */
+  #reply(peerId: string, item: Outgoing): void {
     const peer = this.#peers.get(peerId);
     if (this.#closed || peer === undefined) {
       this.#repliesDropped += 1;
       return;
     }
-    let item: Omit<QueuedEnvelope, 'bytes'>;
-    if ('response' in outcome) {
-      item = { kind: 'response', correlationId, payload: outcome.response };
-    } else {
-      const { error } = outcome;
-      const code = error instanceof DistributedError ? error.code : 'REMOTE_ERROR';
-      const message = (error instanceof Error ? error.message : String(error)).slice(
-        0,
-        MAX_ERROR_MESSAGE_CHARS,
-      );
-      item = { kind: 'error', correlationId, payload: encoder.encode(message), errorCode: code };
-    }
     try {
-      this.#enqueue(peer, item);
+      this.#outbox.enqueue(peer, item);
     } catch {
       this.#repliesDropped += 1;
     }
@@ -1045,31 +682,36 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
       return;
     }
     for (const body of bodies) {
-      // A frame may have closed the connection: the rest of the chunk is dropped.
-      if (!connection.live) return;
-      this.#onFrame(connection, body);
+      // An envelope may have closed the connection: the rest of the chunk is dropped.
+      if (!stillLive(connection)) return;
+      let envelopes: Envelope[];
+      try {
+        envelopes = this.#codec.openBatch(body, PeerConnection.ownsBody(body, chunk));
+      } catch (error) {
+        this.#reject(connection, error instanceof WireError ? error.reason : 'malformed');
+        return;
+      }
+      this.#framesReceived += 1;
+      for (const envelope of envelopes) {
+        if (!stillLive(connection)) return;
+        this.#onEnvelope(connection, envelope);
+      }
     }
   }
 
-  #onFrame(connection: PeerConnection, body: Uint8Array): void {
-    let envelope: Envelope;
-    try {
-      envelope = this.#codec.open(body);
-    } catch (error) {
-      this.#reject(connection, error instanceof WireError ? error.reason : 'malformed');
-      return;
-    }
+  #onEnvelope(connection: PeerConnection, envelope: Envelope): void {
     const expectedTo =
       connection.state === 'handshaking' && envelope.kind === 'hello' ? '' : undefined;
     if (envelope.to !== this.localPeerId && envelope.to !== expectedTo) {
       this.#reject(connection, 'misdirected');
       return;
     }
-    this.#framesReceived += 1;
-    connection.lastActivity = this.#runtime.clock.monotonic();
+    connection.received(this.#runtime.clock.monotonic(), !isKeepalive(envelope));
     if (connection.state === 'handshaking') {
       if (envelope.kind !== 'hello') this.#reject(connection, 'protocol');
-      else this.#onHello(connection, envelope);
+      else if (this.#discovery.onHello(connection, envelope) === 'protocol') {
+        this.#reject(connection, 'protocol');
+      }
       return;
     }
     const peer = this.#peers.get(envelope.from);
@@ -1083,14 +725,15 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
         this.#messages.emit(
           Object.freeze({
             fromPeerId: peer.peerId,
-            // The decoder's payload is a fresh copy that nothing else holds.
+            // The decoder's payload is a fresh copy, or a view of a buffer that held only its
+            // envelope (large payloads), that nothing else holds.
             data: envelope.payload,
-            receivedAt: this.#runtime.clock.now(),
+            receivedAt: peer.lastSeenAt,
           }),
         );
         return;
       case 'request':
-        this.#onRequest(peer, envelope);
+        this.#inbound.handle(peer, envelope);
         return;
       case 'response':
       case 'error':
@@ -1105,181 +748,43 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
     }
   }
 
-  #onHello(connection: PeerConnection, envelope: Envelope): void {
-    const hello = decodeHello(envelope.payload);
-    if (hello === undefined) {
-      this.#reject(connection, 'protocol');
-      return;
-    }
-    const from = envelope.from;
-    if (from === this.localPeerId) {
-      // Dialled itself (a seed list naming this node): never dial that seed again.
-      if (connection.seed !== undefined) connection.seed.self = true;
-      connection.closedByUs = true;
-      connection.state = 'closing';
-      connection.stream.close();
-      return;
-    }
-    const address = { host: hello.host, port: hello.port };
-    let peer = this.#peers.get(from);
-    let discovered = false;
-    if (peer === undefined) {
-      peer = this.#addPeer(from, address, hello.metadata);
-      if (peer === undefined) {
-        // maxPeers reached: refuse politely; an outbound dial counts as failed.
-        connection.closedByUs = true;
-        connection.state = 'closing';
-        connection.stream.close();
-        return;
-      }
-      discovered = true;
-    } else if (
-      peer.address.host !== address.host ||
-      peer.address.port !== address.port ||
-      !sameMetadata(peer.metadata, hello.metadata)
-    ) {
-      peer.address = address;
-      peer.metadata = hello.metadata;
-      peer.lastSeenAt = this.#runtime.clock.now();
-      this.#emit('peer-updated', peer);
-    }
-    peer.lastSeenAt = this.#runtime.clock.now();
-    connection.handshakeTimer?.cancel();
-    connection.handshakeTimer = undefined;
-    connection.peerId = from;
-    connection.state = 'open';
-    peer.connections.add(connection);
-    peer.greeted = true;
-    peer.failingSince = undefined;
-    peer.attempt = 0;
-    peer.reconnectTimer?.cancel();
-    peer.reconnectTimer = undefined;
-    if (connection.expectedPeerId === from) peer.dialing = false;
-    else if (connection.expectedPeerId !== undefined) {
-      // The address now belongs to another peer: the dial for the expected one failed.
-      this.#dialFailed(connection.expectedPeerId, undefined);
-    }
-    if (connection.seed !== undefined) {
-      connection.seed.dialing = false;
-      connection.seed.attempt = 0;
-      connection.seed.peerId = from;
-      if (!connection.seed.retry)
-        this.#probes.delete(`${connection.seed.host}:${connection.seed.port}`);
-    }
-    this.#learn(hello.peers);
-    // Our hello went out before this handshake finished; peers greeted since
-    // then are told now, so two peers meeting a third at once still learn of each other.
-    const greeted = this.#livePeers().filter((record) => record.peerId !== from);
-    if (greeted.length > 0) {
-      try {
-        this.#enqueue(peer, {
-          kind: 'ping',
-          correlationId: 0,
-          payload: encodeControl({ op: 'announce', peers: greeted }),
-        });
-      } catch {
-        // A full queue only delays discovery.
-      }
-    }
-    if (discovered) {
-      const announcement = encodeControl({
-        op: 'announce',
-        peers: [{ peerId: from, host: address.host, port: address.port }],
-      });
-      for (const other of this.#peers.values()) {
-        if (other !== peer && this.#hasOpen(other)) {
-          try {
-            this.#enqueue(other, { kind: 'ping', correlationId: 0, payload: announcement });
-          } catch {
-            // A full queue only delays discovery: the next hello lists the peer.
-          }
-        }
-      }
-    }
-    this.#flush(peer);
-  }
-
   #onControl(connection: PeerConnection, payload: Uint8Array): void {
-    const control: ControlMessage | undefined = decodeControl(payload);
+    const control = decodeControl(payload);
     if (control === undefined) {
       this.#reject(connection, 'protocol');
       return;
     }
-    if (control.op === 'goodbye') connection.goodbye = control.reason;
-    else this.#learn(control.peers);
-  }
-
-  #onRequest(peer: PeerState, envelope: Envelope): void {
-    const { correlationId } = envelope;
-    const handler = this.#requestHandler.current;
-    if (handler === undefined) {
-      this.#reply(peer.peerId, correlationId, {
-        error: new DistributedError(
-          'NO_REQUEST_HANDLER',
-          `peer '${this.localPeerId}' has no request handler installed`,
-        ),
-      });
-      return;
+    switch (control.op) {
+      case 'goodbye':
+        connection.goodbye = control.reason;
+        return;
+      case 'keepalive':
+        // Any frame answers a probe (see PeerConnection.received); a probe gets an answer.
+        if (!control.reply) this.#writeControl(connection, KEEPALIVE_REPLY);
+        return;
+      case 'announce':
+        this.#discovery.learn(control.peers);
+        return;
     }
-    if (this.#inboundRequests >= this.#options.maxInboundRequests) {
-      this.#reply(peer.peerId, correlationId, {
-        error: new DistributedError(
-          'CAPACITY_EXCEEDED',
-          `peer '${this.localPeerId}' is handling ${this.#inboundRequests} requests already`,
-        ),
-      });
-      return;
-    }
-    this.#inboundRequests += 1;
-    peer.inboundRequests += 1;
-    const request = Object.freeze({
-      fromPeerId: peer.peerId,
-      // The decoder's payload is a fresh copy that nothing else holds.
-      data: envelope.payload,
-      receivedAt: this.#runtime.clock.now(),
-    });
-    Promise.resolve()
-      .then(() => handler(request, { signal: this.#lifetime.signal }))
-      .then((response: unknown) => {
-        if (!(response instanceof Uint8Array)) {
-          throw new DistributedError(
-            'INVALID_ARGUMENT',
-            'the request handler must resolve with a Uint8Array',
-          );
-        }
-        if (response.length > this.#options.maxMessageBytes) {
-          throw new DistributedError(
-            'INVALID_ARGUMENT',
-            `the response is ${response.length} bytes, more than maxMessageBytes`,
-          );
-        }
-        this.#reply(peer.peerId, correlationId, { response: response.slice() });
-      })
-      .catch((error: unknown) => {
-        this.#reply(peer.peerId, correlationId, { error });
-      })
-      .finally(() => {
-        this.#inboundRequests -= 1;
-        peer.inboundRequests -= 1;
-      });
   }
 
   #onResponse(envelope: Envelope): void {
-    const pending = this.#pending.get(envelope.correlationId);
-    if (pending === undefined || pending.peerId !== envelope.from) {
-      this.#lateResponses += 1;
-      return;
-    }
+    let settled: boolean;
     if (envelope.kind === 'response') {
       // The decoder's payload is a fresh copy that nothing else holds.
-      pending.settle(undefined, envelope.payload);
-      return;
+      settled = this.#requests.resolve(envelope.from, envelope.correlationId, envelope.payload);
+    } else {
+      const message = `peer '${envelope.from}': ${decoder.decode(envelope.payload)}`;
+      const code = envelope.errorCode ?? '';
+      settled = this.#requests.reject(
+        envelope.from,
+        envelope.correlationId,
+        KNOWN_CODES.has(code)
+          ? new DistributedError(code as ErrorCode, message)
+          : new Error(message),
+      );
     }
-    const message = `peer '${envelope.from}': ${decoder.decode(envelope.payload)}`;
-    const code = envelope.errorCode ?? '';
-    pending.settle(
-      KNOWN_CODES.has(code) ? new DistributedError(code as ErrorCode, message) : new Error(message),
-    );
+    if (!settled) this.#lateResponses += 1;
   }
 
   #reject(connection: PeerConnection, reason: P2PRejectReason): void {
@@ -1293,10 +798,7 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
     } catch (error) {
       this.#options.onListenerError(error);
     }
-    connection.closedByUs = true;
-    connection.state = 'closing';
-    connection.stream.destroy();
-    this.#onClosed(connection);
+    this.#lifecycle.destroy(connection, true);
   }
 
   // ---- helpers -----------------------------------------------------------
@@ -1316,15 +818,8 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
     }
   }
 
-  #allocateCorrelationId(): number {
-    for (;;) {
-      const id = this.#nextCorrelationId;
-      this.#nextCorrelationId = id >= 0xffff_ffff ? 1 : id + 1;
-      if (!this.#pending.has(id)) return id;
-    }
-  }
-
-  #copyIn(data: Uint8Array, what: string): Uint8Array {
+  /** Checks caller data; the data is copied later, when it is encoded (still within the call). */
+  #checkData(data: Uint8Array, what: string): Uint8Array {
     if (!(data instanceof Uint8Array)) {
       throw new DistributedError('INVALID_ARGUMENT', `${what} must be a Uint8Array`);
     }
@@ -1334,7 +829,7 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
         `${what} is ${data.length} bytes, more than maxMessageBytes (${this.#options.maxMessageBytes})`,
       );
     }
-    return data.slice();
+    return data;
   }
 
   #throwIfClosed(): void {
@@ -1342,10 +837,11 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
   }
 }
 
-function sameMetadata(
-  a: Readonly<Record<string, string>>,
-  b: Readonly<Record<string, string>>,
-): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+/**
+ * Whether a connection still carries traffic. A function rather than a
+ * property read, so the check is repeated after each envelope (which may
+ * close the connection) instead of being narrowed away by the compiler.
+ */
+function stillLive(connection: PeerConnection): boolean {
+  return connection.live;
 }

@@ -84,8 +84,26 @@ export interface NativeP2PNetworkOptions {
   readonly metadata?: Readonly<Record<string, string>>;
   /** How long `NativeP2PNetwork.requestFromPeer` waits for the response, in ms. Default 5 000. */
   readonly requestTimeoutMs?: number;
-  /** A connection with no traffic in either direction for this long is closed, in ms. Default 60 000. */
+  /**
+   * A connection with no traffic in either direction for this long is closed,
+   * in ms. Keepalive probes do not count as traffic. Default 60 000.
+   */
   readonly idleCloseMs?: number;
+  /**
+   * A connection on which nothing was received for this long is probed with a
+   * keepalive (a two-byte control message, sealed like every frame), in ms; the
+   * peer answers at once. So a peer that died or hung while the connection was
+   * quiet is noticed without waiting for the next send. Default
+   * {@link DEFAULT_KEEPALIVE_INTERVAL_MS}.
+   */
+  readonly keepaliveIntervalMs?: number;
+  /**
+   * A probed connection on which still nothing was received this long after
+   * the probe is reset as failed, in ms: the network redials, and reports the
+   * peer lost once redials have failed for `lostAfterMs`. Default
+   * {@link DEFAULT_KEEPALIVE_TIMEOUT_MS}.
+   */
+  readonly keepaliveTimeoutMs?: number;
   /** A connection whose peer has not said `hello` within this long is reset, in ms. Default 10 000. */
   readonly handshakeTimeoutMs?: number;
   /** How long `NativeP2PNetwork.close` waits for connections to close after its goodbyes, in ms. Default 2 000. */
@@ -136,6 +154,10 @@ export interface ResolvedP2POptions {
   readonly requestTimeoutMs: number;
   /** See {@link NativeP2PNetworkOptions.idleCloseMs}. */
   readonly idleCloseMs: number;
+  /** See {@link NativeP2PNetworkOptions.keepaliveIntervalMs}. */
+  readonly keepaliveIntervalMs: number;
+  /** See {@link NativeP2PNetworkOptions.keepaliveTimeoutMs}. */
+  readonly keepaliveTimeoutMs: number;
   /** See {@link NativeP2PNetworkOptions.handshakeTimeoutMs}. */
   readonly handshakeTimeoutMs: number;
   /** See {@link NativeP2PNetworkOptions.closeTimeoutMs}. */
@@ -169,6 +191,25 @@ export interface ResolvedP2POptions {
   /** See {@link NativeP2PNetworkOptions.onListenerError}. */
   readonly onListenerError: (error: unknown) => void;
 }
+
+/**
+ * The default {@link NativeP2PNetworkOptions.keepaliveIntervalMs}: 5 s. Short
+ * enough that a dead peer is noticed well within the default `lostAfterMs`,
+ * long enough that a quiet cluster of a thousand connections sends a few
+ * hundred two-byte probes a second at most; a busy connection sends none.
+ *
+ * @since 2.0.0
+ */
+export const DEFAULT_KEEPALIVE_INTERVAL_MS = 5_000;
+
+/**
+ * The default {@link NativeP2PNetworkOptions.keepaliveTimeoutMs}: 10 s, so a
+ * peer's garbage-collection pause or a loaded event loop is not taken for a
+ * dead peer.
+ *
+ * @since 2.0.0
+ */
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 10_000;
 
 const MAX_METADATA_ENTRIES = 32;
 const MAX_METADATA_CHARS = 256;
@@ -253,6 +294,16 @@ export function resolveP2POptions(options: NativeP2PNetworkOptions): ResolvedP2P
   return {
     requestTimeoutMs: positiveInt('requestTimeoutMs', options.requestTimeoutMs, 5_000),
     idleCloseMs: positiveInt('idleCloseMs', options.idleCloseMs, 60_000),
+    keepaliveIntervalMs: positiveInt(
+      'keepaliveIntervalMs',
+      options.keepaliveIntervalMs,
+      DEFAULT_KEEPALIVE_INTERVAL_MS,
+    ),
+    keepaliveTimeoutMs: positiveInt(
+      'keepaliveTimeoutMs',
+      options.keepaliveTimeoutMs,
+      DEFAULT_KEEPALIVE_TIMEOUT_MS,
+    ),
     handshakeTimeoutMs: positiveInt('handshakeTimeoutMs', options.handshakeTimeoutMs, 10_000),
     closeTimeoutMs: positiveInt('closeTimeoutMs', options.closeTimeoutMs, 2_000),
     reconnectInitialMs,

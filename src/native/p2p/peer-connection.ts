@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 
+import { Buffer } from 'node:buffer';
 import type { Unsubscribe } from '../../contracts/common.js';
 import {
   DEFAULT_MAX_FRAME_BYTES,
@@ -14,6 +15,17 @@ import {
 import { WireError } from '../../core/wire/wire-error.js';
 import type { StreamConnection, Timer } from '../../runtime/runtime.js';
 import type { GoodbyeReason } from './control.js';
+
+/**
+ * Frame bodies are reassembled into uninitialised memory: every byte is
+ * overwritten, and zeroing a large frame first costs more than the copy.
+ * (`Buffer.allocUnsafe` gives a buffer of its own from 4 KiB up, so a large
+ * body can be handed over whole; smaller ones share Node's pool and are never
+ * handed over.)
+ */
+function allocateUnsafe(size: number): Uint8Array {
+  return Buffer.allocUnsafe(size);
+}
 
 /**
  * Where a connection is in its life:
@@ -52,6 +64,24 @@ export interface SeedState {
 }
 
 /**
+ * A stream that can take ownership of the bytes it is given, sending them
+ * without the copy {@link StreamConnection.write} makes (the Node runtime's
+ * streams can). An optional capability: streams without it are written with
+ * `write`.
+ *
+ * @since 2.0.0
+ */
+export interface OwnedWriteStream extends StreamConnection {
+  /**
+   * Queues `data` for sending without copying it.
+   *
+   * @param data - The bytes; the caller never touches them again.
+   * @returns `false` above the high-water mark, as `write` does.
+   */
+  writeOwned(data: Uint8Array): boolean;
+}
+
+/**
  * One connection and what the network knows about it.
  *
  * @since 2.0.0
@@ -71,8 +101,15 @@ export class PeerConnection {
   state: PeerConnectionState = 'handshaking';
   /** `false` while the stream is above its high-water mark (wait for drain). */
   writable = true;
-  /** Monotonic time of the last frame in either direction. */
+  /**
+   * Monotonic time of the last traffic in either direction, for idle close
+   * (keepalive probes and answers do not count).
+   */
   lastActivity: number;
+  /** Monotonic time the last frame was received and accepted, for keepalive. */
+  lastReceived: number;
+  /** Monotonic time of the keepalive probe still unanswered, if any. */
+  keepaliveSentAt: number | undefined = undefined;
   /** This node decided to close it (idle, refused, shutdown): no reconnection follows. */
   closedByUs = false;
   /** What the other side said when it closed, if it said goodbye. */
@@ -81,6 +118,7 @@ export class PeerConnection {
   handshakeTimer: Timer | undefined;
   readonly #decoder: FrameDecoder;
   readonly #subscriptions: Unsubscribe[] = [];
+  readonly #writeOwned: ((data: Uint8Array) => boolean) | undefined;
 
   /**
    * @param stream - The stream.
@@ -101,12 +139,15 @@ export class PeerConnection {
     this.expectedPeerId = init.expectedPeerId;
     this.seed = init.seed;
     this.lastActivity = init.now;
+    this.lastReceived = init.now;
+    const owned = (stream as Partial<OwnedWriteStream>).writeOwned;
+    this.#writeOwned = typeof owned === 'function' ? owned.bind(stream) : undefined;
     // Bodies may be views of the received chunk: the network opens each at once
     // (the codec decrypts or decodes it into new arrays) and keeps nothing of it.
     this.#decoder = new FrameDecoder(
       init.maxFrameBytes === undefined
-        ? { copyBodies: false }
-        : { maxFrameBytes: init.maxFrameBytes, copyBodies: false },
+        ? { copyBodies: false, allocate: allocateUnsafe }
+        : { maxFrameBytes: init.maxFrameBytes, copyBodies: false, allocate: allocateUnsafe },
     );
   }
 
@@ -140,19 +181,36 @@ export class PeerConnection {
   }
 
   /**
-   * Writes frames in one stream write. Each array holds a frame body after
-   * {@link FRAME_PREFIX_BYTES} free bytes (as `SecureCodec.seal` leaves them
-   * with that headroom), where the length prefix is written in place, so a
-   * single frame is handed to the stream without another copy.
+   * Whether a body returned by {@link PeerConnection.frames} for `chunk` was
+   * reassembled into a buffer of its own (so it can be handed over to the
+   * codec), rather than being a view of the chunk.
    *
-   * @param framed - Frames with room for their prefix, in order.
-   * @param now - Monotonic time, for idle tracking.
+   * @param body - A body from `frames(chunk)`.
+   * @param chunk - The chunk it came from.
+   */
+  static ownsBody(body: Uint8Array, chunk: Uint8Array): boolean {
+    return body.buffer !== chunk.buffer;
+  }
+
+  /**
+   * Writes frames in one stream write. Each array holds a frame body after
+   * {@link FRAME_PREFIX_BYTES} free bytes (as `SecureCodec.seal` and
+   * `sealBatch` leave them with that headroom), where the length prefix is
+   * written in place. The connection owns the arrays from then on: a single
+   * frame goes to a stream that can take ownership ({@link OwnedWriteStream})
+   * without any copy; several are joined into one array first.
+   *
+   * @param framed - A frame, or frames in order, with room for their prefix; not touched by
+   *   the caller afterwards.
+   * @param activityAt - Monotonic time, when the write counts as traffic for idle close
+   *   (keepalives do not).
    * @throws WireError `frame-too-large` when a body is longer than the wire limit
    *   (nothing is written then).
    */
-  writeFramed(framed: readonly Uint8Array[], now: number): void {
+  writeFramed(framed: Uint8Array | readonly Uint8Array[], activityAt?: number): void {
+    const frames = framed instanceof Uint8Array ? [framed] : framed;
     let total = 0;
-    for (const frame of framed) {
+    for (const frame of frames) {
       const bodyLength = frame.length - FRAME_PREFIX_BYTES;
       if (bodyLength > DEFAULT_MAX_FRAME_BYTES) {
         throw new WireError(
@@ -160,26 +218,42 @@ export class PeerConnection {
           `frame body of ${bodyLength} bytes exceeds the limit of ${DEFAULT_MAX_FRAME_BYTES}`,
         );
       }
-      new DataView(frame.buffer, frame.byteOffset, FRAME_PREFIX_BYTES).setUint32(
-        0,
-        bodyLength,
-        false,
-      );
       total += frame.length;
     }
+    for (const frame of frames) {
+      const bodyLength = frame.length - FRAME_PREFIX_BYTES;
+      frame[0] = bodyLength >>> 24;
+      frame[1] = (bodyLength >>> 16) & 0xff;
+      frame[2] = (bodyLength >>> 8) & 0xff;
+      frame[3] = bodyLength & 0xff;
+    }
     let bytes: Uint8Array;
-    if (framed.length === 1) {
-      bytes = framed[0] as Uint8Array;
+    if (frames.length === 1) {
+      bytes = frames[0] as Uint8Array;
     } else {
       bytes = new Uint8Array(total);
       let offset = 0;
-      for (const frame of framed) {
+      for (const frame of frames) {
         bytes.set(frame, offset);
         offset += frame.length;
       }
     }
-    this.lastActivity = now;
-    if (!this.stream.write(bytes)) this.writable = false;
+    if (activityAt !== undefined) this.lastActivity = activityAt;
+    const accepted =
+      this.#writeOwned === undefined ? this.stream.write(bytes) : this.#writeOwned(bytes);
+    if (!accepted) this.writable = false;
+  }
+
+  /**
+   * Records an accepted frame: the peer is alive, any keepalive probe is answered.
+   *
+   * @param now - Monotonic time.
+   * @param traffic - Whether the frame counts as traffic for idle close.
+   */
+  received(now: number, traffic: boolean): void {
+    this.lastReceived = now;
+    this.keepaliveSentAt = undefined;
+    if (traffic) this.lastActivity = now;
   }
 
   /** Whether it still carries traffic (handshaking or open). */

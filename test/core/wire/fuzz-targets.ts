@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import {
   decodeEnvelope,
+  decodeEnvelopeBatch,
   encodeEnvelope,
   ENVELOPE_KINDS,
   WIRE_VERSION,
@@ -208,6 +209,38 @@ export const CORE_FUZZ_TARGETS: readonly FuzzTarget[] = [
             if (Buffer.compare(again, bytes) !== 0) throw new Error('decoding is not canonical');
           }
         }),
+        { numRuns, ...(seed === undefined ? {} : { seed }) },
+      );
+    },
+  },
+  {
+    name: 'decodeEnvelopeBatch: arbitrary and mutated batches',
+    run(numRuns, seed) {
+      const valid = fc
+        .array(envelopeArbitrary(64), { minLength: 1, maxLength: 5 })
+        .map((envelopes) => concat(...envelopes.map((envelope) => encodeEnvelope(envelope))));
+      fc.assert(
+        fc.property(
+          mutatedBytes(valid),
+          fc.boolean(),
+          fc.integer({ min: 1, max: 6 }),
+          fc.boolean(),
+          (bytes, small, maxEnvelopes, ownsInput) => {
+            const limits = small ? SMALL_LIMITS : DEFAULT_LIMITS;
+            const envelopes = expectValueOrWireError(() =>
+              decodeEnvelopeBatch(bytes, limits, { maxEnvelopes, ownsInput }),
+            );
+            if (envelopes === undefined) return;
+            if (envelopes.length < 1 || envelopes.length > maxEnvelopes) {
+              throw new Error(`batch of ${envelopes.length} envelopes returned`);
+            }
+            for (const envelope of envelopes) checkEnvelope(envelope, limits);
+            // The envelopes re-encode to exactly the input: nothing skipped or invented.
+            const again = concat(...envelopes.map((envelope) => encodeEnvelope(envelope, limits)));
+            if (Buffer.compare(again, bytes) !== 0)
+              throw new Error('batch decoding is not canonical');
+          },
+        ),
         { numRuns, ...(seed === undefined ? {} : { seed }) },
       );
     },

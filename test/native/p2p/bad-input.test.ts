@@ -5,7 +5,7 @@ import { encodeFrame } from '../../../src/core/wire/frame.js';
 import { WIRE_VERSION, type Envelope } from '../../../src/core/wire/envelope.js';
 import { Keyring } from '../../../src/native/transport/keyring.js';
 import { SecureCodec } from '../../../src/native/transport/secure-codec.js';
-import { encodeHello } from '../../../src/native/p2p/control.js';
+import { encodeControl, encodeHello } from '../../../src/native/p2p/control.js';
 import type { P2PRejectReason } from '../../../src/native/p2p/options.js';
 import { clusterKeyring, startLoopbackNode, waitForPeers, type LoopbackNode } from './support.js';
 
@@ -114,6 +114,30 @@ describe('NativeP2PNetwork refuses bad frames over a real socket', () => {
     const mallory = new SecureCodec({ keyring: clusterKeyring(), localNodeId: 'mallory', random });
     const message = mallory.seal(envelope('message', 'mallory', 'target', new Uint8Array([1])));
     await refused([encodeFrame(message)], 'protocol');
+    expect(heard).toHaveLength(0);
+  });
+
+  it('a keepalive before the hello, a malformed one, and a replayed one', async () => {
+    const mallory = new SecureCodec({ keyring: clusterKeyring(), localNodeId: 'mallory', random });
+    const probe = (codec: SecureCodec, payload: Uint8Array) =>
+      encodeFrame(codec.seal(envelope('ping', 'mallory', 'target', payload)));
+    const keepalive = encodeControl({ op: 'keepalive', reply: false });
+    await refused([probe(mallory, keepalive)], 'protocol');
+    const second = new SecureCodec({ keyring: clusterKeyring(), localNodeId: 'mallory', random });
+    await refused([hello('mallory', second), probe(second, new Uint8Array([3, 9]))], 'protocol');
+    const third = new SecureCodec({ keyring: clusterKeyring(), localNodeId: 'mallory', random });
+    const once = probe(third, keepalive);
+    await refused([hello('mallory', third), once, once], 'replayed');
+  });
+
+  it('a batch frame with one bad envelope is refused whole', async () => {
+    const mallory = new SecureCodec({ keyring: clusterKeyring(), localNodeId: 'mallory', random });
+    const good = mallory.encode(envelope('message', 'mallory', 'target', new Uint8Array([1])));
+    const foreign = mallory.encode(
+      envelope('message', 'mallory', 'someone-else', new Uint8Array([2])),
+    );
+    const batch = encodeFrame(mallory.sealBatch([good, foreign]));
+    await refused([hello('mallory', mallory), batch], 'misdirected');
     expect(heard).toHaveLength(0);
   });
 

@@ -121,10 +121,43 @@ const validKeyringFile = fc
     return formatKeyringFile(keyring);
   });
 
+function secureBatchTarget(plaintext: boolean): FuzzTarget {
+  return {
+    name: `SecureCodec.openBatch (${plaintext ? 'plaintext allowed' : 'sealed'}): mutated batch frames`,
+    run(numRuns, seed) {
+      const { sender, receiver } = codecPair(plaintext);
+      const bodies = fc
+        .array(envelopeArbitrary(128), { minLength: 1, maxLength: 4 })
+        .map((envelopes) =>
+          sender.sealBatch(
+            envelopes.map((envelope) =>
+              sender.encode({ ...envelope, from: 'sender', to: 'receiver' }),
+            ),
+          ),
+        );
+      fc.assert(
+        fc.property(mutatedBytes(bodies), fc.boolean(), (body, owned) => {
+          const envelopes = expectValueOrWireError(() => receiver.openBatch(body, owned));
+          if (envelopes !== undefined) {
+            for (const envelope of envelopes) checkEnvelope(envelope, LIMITS);
+            if (new Set(envelopes.map((envelope) => envelope.from)).size !== 1) {
+              throw new Error('a batch mixing senders was accepted');
+            }
+          }
+          if (receiver.trackedSenders > 8) throw new Error('sender map exceeded its bound');
+        }),
+        { numRuns, ...(seed === undefined ? {} : { seed }) },
+      );
+    },
+  };
+}
+
 /** The native fuzz targets. */
 export const TRANSPORT_FUZZ_TARGETS: readonly FuzzTarget[] = [
   secureCodecTarget(false),
   secureCodecTarget(true),
+  secureBatchTarget(false),
+  secureBatchTarget(true),
   {
     name: 'parseKeyringFile: arbitrary and mutated text',
     run(numRuns, seed) {

@@ -322,3 +322,60 @@ describe('SecureCodec', () => {
     }
   });
 });
+
+describe('SecureCodec batches', () => {
+  const plain = (id: string) =>
+    new SecureCodec({ localNodeId: id, random: secureRandom, allowPlaintext: true });
+
+  it.each([
+    ['sealed', codec],
+    ['plaintext', plain],
+  ] as const)('%s: one frame, one sequence number, every envelope back in order', (_, make) => {
+    const a = make('a');
+    const b = make('b');
+    const sent = [1, 2, 3].map((n) => message('a', 'b', n));
+    const body = a.sealBatch(sent.map((envelope) => a.encode(envelope)));
+    expect(b.openBatch(body)).toEqual(sent);
+    // The whole batch is one frame for replay protection: it cannot be replayed either.
+    expect(reasonOf(() => b.openBatch(body))).toBe('replayed');
+    // A single envelope sealed the old way still opens with openBatch, and a batch
+    // frame is refused by open (which promises one envelope).
+    expect(b.openBatch(a.seal(message('a', 'b', 4)))).toEqual([message('a', 'b', 4)]);
+    expect(reasonOf(() => b.open(a.sealBatch([a.encode(message('a', 'b', 5))])))).toBe('malformed');
+  });
+
+  it('refuses a whole batch for one bad envelope, with no replay state changed', () => {
+    const a = codec('a');
+    const b = codec('b');
+    const mixed = a.sealBatch([
+      a.encode(message('a', 'b', 1)),
+      codec('c').encode(message('c', 'b', 2)),
+    ]);
+    expect(reasonOf(() => b.openBatch(mixed))).toBe('malformed');
+    const misdirected = a.sealBatch([
+      a.encode(message('a', 'b', 1)),
+      a.encode(message('a', 'x', 2)),
+    ]);
+    expect(reasonOf(() => b.openBatch(misdirected))).toBe('misdirected');
+    expect(b.trackedSenders).toBe(0);
+    expect(() => a.sealBatch([])).toThrow(DistributedError);
+  });
+
+  it('gives small payloads a buffer of their own, and a lone large one a view of its decryption', () => {
+    const a = codec('a');
+    const b = codec('b');
+    const small = b.openBatch(a.sealBatch([a.encode(message('a', 'b', 1))]))[0]!;
+    expect(small.payload.byteOffset).toBe(0);
+    expect(small.payload.buffer.byteLength).toBe(1);
+    const large = { ...message('a', 'b', 2), payload: new Uint8Array(64 * 1024).fill(9) };
+    const opened = b.openBatch(a.sealBatch([a.encode(large)]))[0]!;
+    expect(opened.payload).toEqual(large.payload);
+    expect(opened.payload.byteOffset).toBeGreaterThan(0);
+    // A plaintext body that is only lent (a view of a socket chunk) is always copied.
+    const p = plain('a');
+    const q = plain('b');
+    const lent = q.openBatch(p.sealBatch([p.encode(large)]), false)[0]!;
+    expect(lent.payload.byteOffset).toBe(0);
+    expect(lent.payload).toEqual(large.payload);
+  });
+});
