@@ -37,7 +37,7 @@ export interface EtcdCluster {
   readonly members: readonly EtcdMember[];
   /** Client URLs of every member. */
   readonly endpoints: readonly string[];
-  /** The name of the current raft leader, asked from the members that answer. */
+  /** The name of the current raft leader, when every running member agrees on it. */
   leaderName(): Promise<string | undefined>;
   /** SIGKILLs one member. */
   kill(name: string): Promise<void>;
@@ -122,10 +122,15 @@ export async function startEtcdCluster(
     }
   };
 
+  // The leader as every running member reports it; undefined while they disagree.
   const leaderName = async (): Promise<string | undefined> => {
     const statuses = await Promise.all(
-      members.map(async (member) => ({ member, status: await status(member) })),
+      members
+        .filter((member) => member.child !== undefined)
+        .map(async (member) => ({ member, status: await status(member) })),
     );
+    const reported = new Set(statuses.map((entry) => entry.status?.leader ?? 'none'));
+    if (reported.size !== 1 || reported.has('none') || reported.has('0')) return undefined;
     const leaderId = statuses.find(
       (entry) => entry.status !== undefined && entry.status.leader !== '0',
     )?.status?.leader;
