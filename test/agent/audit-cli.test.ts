@@ -11,7 +11,8 @@ async function trailWithEntries(count: number): Promise<string> {
   return path;
 }
 
-describe('dw audit', () => {
+// Each step spawns a dw process; on a loaded two-core machine that takes seconds.
+describe('dw audit', { timeout: 60_000 }, () => {
   it('query lists entries and filters them', async () => {
     const file = await trailWithEntries(4);
     const all = runDw(['audit', 'query', '--file', file, '--json']);

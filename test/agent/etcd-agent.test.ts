@@ -50,7 +50,8 @@ afterAll(async () => {
   await etcd.stop();
 });
 
-describe('dw agent --membership etcd', () => {
+// Each step spawns a dw process; on a loaded two-core machine that takes seconds.
+describe('dw agent --membership etcd', { timeout: 60_000 }, () => {
   it('both agents list both members and agree on the leader', async () => {
     await waitFor(() => {
       const members = dwJson(['members', '--agent', url('alpha')]) as { members: unknown[] };

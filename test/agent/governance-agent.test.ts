@@ -42,7 +42,8 @@ afterAll(() => {
   agent.child.kill('SIGKILL');
 });
 
-describe('governance on every API operation', () => {
+// Each step spawns a dw process; on a loaded two-core machine that takes seconds.
+describe('governance on every API operation', { timeout: 60_000 }, () => {
   it('dw policy add/list: a CEL policy is registered; a bad one is refused with its position', () => {
     const added = runDw([
       'policy',

@@ -73,7 +73,8 @@ afterAll(async () => {
   rmSync(workDir, { recursive: true, force: true });
 });
 
-describe('dw keyring --agent', () => {
+// Each step spawns a dw process; on a loaded two-core machine that takes seconds.
+describe('dw keyring --agent', { timeout: 60_000 }, () => {
   it('the agent creates an owner-only API token file, and the keyring API requires it', async () => {
     const agent = await startNode();
     const token = readFileSync(tokenFile, 'utf8').trim();
