@@ -54,3 +54,6 @@ export * from './swim/member-table.js';
 export * from './swim/probe.js';
 export * from './swim/push-pull.js';
 export * from './swim/swim-node.js';
+export * from './governance/retention/types.js';
+export * from './governance/retention/rules.js';
+export * from './governance/retention/resolve.js';
