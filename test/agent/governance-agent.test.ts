@@ -115,6 +115,39 @@ describe('governance on every API operation', { timeout: 60_000 }, () => {
     expect(runDw(['audit', 'verify', '--file', join(dataDir, 'audit.db')]).status).toBe(0);
   });
 
+  it('answers residency decisions from data-residency policies, and classifies content', async () => {
+    const euOnly = {
+      ...adminOnlyWrites,
+      policyId: 'eu-stays-in-eu',
+      type: 'data-residency',
+      expression: 'resource.region == "eu" && request.targetRegion != "eu"',
+    };
+    expect(runDw(['policy', 'add', file('eu.json', euOnly), '--agent', agent.url]).status).toBe(0);
+    const decide = async (region: string): Promise<{ allowed: boolean }> => {
+      const answer = await fetch(`${agent.url}/v1/governance/residency`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          resource: { resourceId: 'customers/1', region: 'eu' },
+          node: { nodeId: `node-${region}`, region },
+          operation: 'replicate',
+        }),
+      });
+      expect(answer.status).toBe(200);
+      return (await answer.json()) as { allowed: boolean };
+    };
+    expect((await decide('us-east')).allowed).toBe(false);
+    expect((await decide('eu')).allowed).toBe(true);
+    expect(runDw(['policy', 'remove', 'eu-stays-in-eu', '--agent', agent.url]).status).toBe(0);
+    const classified = await fetch(`${agent.url}/v1/governance/classify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'visa card 4111 1111 1111 1111, mail ada@example.com' }),
+    });
+    const body = (await classified.json()) as { resource: { labels: string[] } };
+    expect(body.resource.labels).toEqual(expect.arrayContaining(['pci.card', 'pii.email']));
+  });
+
   it('dw policy remove lifts the denial; health and governance routes are never gated', async () => {
     const everything = {
       ...adminOnlyWrites,

@@ -123,30 +123,31 @@ export const policyBody = z.strictObject({
   isEnabled: z.boolean(),
 });
 
+/** A resource's governance attributes (GovernanceResourceAttributes). */
+const resourceAttributes = z.strictObject({
+  path: text.exactOptional(),
+  labels: z.array(id).max(256).exactOptional(),
+  classification: id.exactOptional(),
+  sizeBytes: z.number().int().min(0).exactOptional(),
+  region: id.exactOptional(),
+  createdAt: z.number().int().min(0).exactOptional(),
+  lastAccessedAt: z.number().int().min(0).exactOptional(),
+  retention: z
+    .strictObject({
+      state: id.exactOptional(),
+      heldUntil: z.number().int().min(0).exactOptional(),
+      legalHold: z.boolean().exactOptional(),
+    })
+    .exactOptional(),
+});
+
 /** `POST /v1/governance/evaluate`. */
 export const governanceContextBody = z.strictObject({
   operationType: id,
   resourceId: z.string().min(1).max(4096),
   userId: id.exactOptional(),
   metadata: labels.exactOptional(),
-  resource: z
-    .strictObject({
-      path: text.exactOptional(),
-      labels: z.array(id).max(256).exactOptional(),
-      classification: id.exactOptional(),
-      sizeBytes: z.number().int().min(0).exactOptional(),
-      region: id.exactOptional(),
-      createdAt: z.number().int().min(0).exactOptional(),
-      lastAccessedAt: z.number().int().min(0).exactOptional(),
-      retention: z
-        .strictObject({
-          state: id.exactOptional(),
-          heldUntil: z.number().int().min(0).exactOptional(),
-          legalHold: z.boolean().exactOptional(),
-        })
-        .exactOptional(),
-    })
-    .exactOptional(),
+  resource: resourceAttributes.exactOptional(),
   user: z
     .strictObject({
       roles: z.array(id).max(256).exactOptional(),
@@ -173,3 +174,29 @@ export const keyringInstallBody = z.strictObject({
 
 /** `POST /v1/keyring/primary`. */
 export const keyringPrimaryBody = z.strictObject({ keyId: z.string().max(256) });
+
+/** `POST /v1/governance/residency`: may this resource be stored on this node? */
+export const residencyBody = z.strictObject({
+  resource: resourceAttributes.extend({ resourceId: z.string().min(1).max(4096) }),
+  node: z.strictObject({
+    nodeId: id,
+    region: id,
+    labels: labels.exactOptional(),
+  }),
+  operation: z.enum(['place', 'replicate']).exactOptional(),
+  userId: id.exactOptional(),
+});
+
+/** `POST /v1/governance/classify`: content as text or base64 (at most 1 MiB either way). */
+export const classifyBody = z
+  .strictObject({
+    text: z
+      .string()
+      .max(1024 * 1024)
+      .exactOptional(),
+    base64: base64Bytes.exactOptional(),
+  })
+  .refine(
+    (body) => (body.text === undefined) !== (body.base64 === undefined),
+    'give text or base64',
+  );

@@ -1,13 +1,19 @@
-/** Governance: policies (list, register, remove), evaluation, explanation, the policy-set version. */
+/**
+ * Governance: policies (list, register, remove), evaluation, explanation, the
+ * policy-set version, residency decisions and content classification.
+ */
 
+import { classifyForGovernance } from '../../../governance/compliance/classify-for-governance.js';
+import { ResidencyGuard } from '../../../governance/residency/residency-guard.js';
 import type { NodeServices } from '../../services.js';
 import { ApiError } from '../api-error.js';
 import type { Route } from '../router.js';
-import { governanceContextBody, policyBody } from '../schemas.js';
+import { classifyBody, governanceContextBody, policyBody, residencyBody } from '../schemas.js';
 
 /** Routes under `/v1/governance`. */
 export function governanceRoutes(services: NodeServices): Route[] {
   const { governance, governanceAdmin } = services;
+  const residency = new ResidencyGuard({ governance });
   return [
     {
       method: 'GET',
@@ -58,6 +64,27 @@ export function governanceRoutes(services: NodeServices): Route[] {
         const body = await request.json(governanceContextBody);
         const result = await governance.evaluate({ ...body, metadata: body.metadata ?? {} });
         return { status: 200, body: result };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/governance/residency',
+      handler: async (request) => {
+        const body = await request.json(residencyBody);
+        return { status: 200, body: await residency.mayStore(body) };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/governance/classify',
+      handler: async (request) => {
+        const body = await request.json(classifyBody);
+        const content = body.text ?? Buffer.from(body.base64 ?? '', 'base64');
+        const classified = classifyForGovernance(content);
+        return {
+          status: 200,
+          body: { resource: classified.resource, confidences: classified.confidences },
+        };
       },
     },
     {
