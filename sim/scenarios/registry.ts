@@ -4,6 +4,7 @@ import type { SimScenario } from '../../src/runtime/sim/scenario.js';
 import { broadcastFlood } from './broadcast-flood.js';
 import { gossipDissemination } from './gossip-dissemination.js';
 import { pingMesh } from './ping-mesh.js';
+import { raft3, raft5 } from './raft-cluster.js';
 import { swimAccuracy } from './swim-accuracy.js';
 import { swimCompleteness } from './swim-completeness.js';
 import { swimLoad } from './swim-load.js';
@@ -16,4 +17,6 @@ export const scenarios: readonly SimScenario[] = [
   swimCompleteness,
   swimAccuracy,
   swimLoad,
+  raft3,
+  raft5,
 ];

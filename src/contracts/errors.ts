@@ -35,6 +35,7 @@ export const ERROR_CODES = Object.freeze([
   'UNAVAILABLE',
   'ALREADY_JOINED',
   'INTEGRITY_VIOLATION',
+  'NOT_LEADER',
 ] as const);
 
 /**

@@ -18,3 +18,6 @@ export * from './gossip/gossip-transport.js';
 export * from './gossip/native-gossip-protocol.js';
 export * from './swim/swim-transport.js';
 export * from './swim/native-swim.js';
+export * from './raft/raft-error.js';
+export * from './raft/raft-storage.js';
+export * from './raft/native-raft-node.js';

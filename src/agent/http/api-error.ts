@@ -66,6 +66,7 @@ const STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> = {
   CLOSED: 503,
   INTEGRITY_VIOLATION: 500,
   UNAVAILABLE: 503,
+  NOT_LEADER: 421,
   ALREADY_JOINED: 409,
 };
 
