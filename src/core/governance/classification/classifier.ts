@@ -426,9 +426,9 @@ export function classify(
 }
 
 /**
- * The labels of a result as a plain record from label to confidence, the shape a
- * policy expression sees as `resource.classification` (for example
- * `resource.classification['pci.card'] > 0.9`).
+ * The labels of a result as a plain record from label to confidence, for callers
+ * that weigh evidence themselves (policies see the label list of
+ * {@link labelsAtLeast} as `resource.labels`).
  *
  * @param result - A classification result.
  * @param minConfidence - Leave out labels below this confidence. Default 0.
