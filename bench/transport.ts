@@ -10,7 +10,10 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { NativeP2PNetwork } from '../src/native/p2p/native-p2p-network.js';
 import { Keyring } from '../src/native/transport/keyring.js';
 import { SecureCodec } from '../src/native/transport/secure-codec.js';
-import { createNodeRuntime, type NodeRuntime } from '../src/runtime/node/node-runtime.js';
+import { keyringPreSharedKeys } from '../src/native/transport/tls-psk.js';
+import { createNodeRuntime } from '../src/runtime/node/node-runtime.js';
+import { createTlsPskRuntime } from '../src/runtime/node/tls-psk-runtime.js';
+import type { Runtime } from '../src/runtime/runtime.js';
 import type { BenchOptions, BenchRow, BenchSuite } from './harness.js';
 
 const PAYLOADS = [
@@ -20,10 +23,15 @@ const PAYLOADS = [
 const CONCURRENCY = 32;
 const PEER = 'node:net echo';
 const CORKED_PEER = 'node:net echo, writes corked per tick';
-const THROUGHPUT_TARGET = { plaintext: 0.7, sealed: 0.5 } as const;
+const THROUGHPUT_TARGET = { plaintext: 0.7, sealed: 0.5, 'tls-psk': 0.5 } as const;
 const P50_TARGET = 1.5;
 
-type Mode = 'plaintext' | 'sealed';
+type Mode = 'plaintext' | 'sealed' | 'tls-psk';
+const MODE_LABEL: Record<Mode, string> = {
+  plaintext: 'plaintext',
+  sealed: 'AES-256-GCM',
+  'tls-psk': 'TLS-PSK AES-256-GCM',
+};
 
 interface Settings {
   /** Measurement rounds; each measures baseline, plaintext and sealed once, medians are reported. */
@@ -128,23 +136,33 @@ interface NetworkPair {
 
 async function startNetworkPair(mode: Mode): Promise<NetworkPair> {
   const key = new Uint8Array(32).fill(7);
-  const nodes: { runtime: NodeRuntime; network: NativeP2PNetwork }[] = [];
+  const nodes: { runtime: Runtime & { close(): Promise<void> }; network: NativeP2PNetwork }[] = [];
   const start = async (id: string, seeds: { host: string; port: number }[]) => {
-    const runtime = createNodeRuntime({ nodeId: id });
-    const codec =
-      mode === 'sealed'
-        ? new SecureCodec({
-            keyring: new Keyring([{ keyId: 'k1', key: key.slice() }], 'k1'),
-            localNodeId: id,
-            random: runtime.random,
-          })
-        : new SecureCodec({ allowPlaintext: true, localNodeId: id, random: runtime.random });
+    const keyring = new Keyring([{ keyId: 'k1', key: key.slice() }], 'k1');
+    const runtime =
+      mode === 'tls-psk'
+        ? createTlsPskRuntime({ nodeId: id, keys: keyringPreSharedKeys(keyring) })
+        : createNodeRuntime({ nodeId: id });
+    // TLS-PSK: the stream encrypts; the network makes its own plaintext-frame codec.
+    const security =
+      mode === 'tls-psk'
+        ? ({ transportSecurity: 'tls-psk' } as const)
+        : {
+            codec:
+              mode === 'sealed'
+                ? new SecureCodec({ keyring, localNodeId: id, random: runtime.random })
+                : new SecureCodec({
+                    allowPlaintext: true,
+                    localNodeId: id,
+                    random: runtime.random,
+                  }),
+          };
     const network = new NativeP2PNetwork({
       runtime,
       localPeerId: id,
       listen: { host: '127.0.0.1', port: 0 },
       seeds,
-      codec,
+      ...security,
       onReject: (reason) => {
         throw new Error(`transport bench: a frame was refused (${reason})`);
       },
@@ -313,16 +331,18 @@ async function transportRows(
       corked: [],
       plaintext: [],
       sealed: [],
+      'tls-psk': [],
     };
     const starters = {
       baseline: () => startEchoPair(false),
       corked: () => startEchoPair(true),
       plaintext: () => startNetworkPair('plaintext'),
       sealed: () => startNetworkPair('sealed'),
+      'tls-psk': () => startNetworkPair('tls-psk'),
     } as const;
     for (let round = 1; round <= config.rounds; round++) {
       // Interleaved, so drift in the machine's load affects all variants alike.
-      for (const variant of ['baseline', 'corked', 'plaintext', 'sealed'] as const) {
+      for (const variant of ['baseline', 'corked', 'plaintext', 'sealed', 'tls-psk'] as const) {
         const result = await measurePair(starters[variant], bytes, config);
         runs[variant].push(result);
         log(
@@ -333,9 +353,9 @@ async function transportRows(
     }
     const baseline = medianOf(runs.baseline);
     const corked = medianOf(runs.corked);
-    for (const mode of ['plaintext', 'sealed'] as const) {
+    for (const mode of ['plaintext', 'sealed', 'tls-psk'] as const) {
       const m = medianOf(runs[mode]);
-      const name = `${label} ${mode === 'sealed' ? 'AES-256-GCM' : 'plaintext'}`;
+      const name = `${label} ${MODE_LABEL[mode]}`;
       const minRatio = THROUGHPUT_TARGET[mode];
       rows.push(
         {
@@ -401,8 +421,9 @@ export const transportSuite: BenchSuite = {
     return (
       `two NativeP2PNetwork nodes (Node runtime, one process) on 127.0.0.1; the client calls ` +
       `requestFromPeer on the server, whose handler echoes the request; payloads of ` +
-      `${PAYLOADS.map((p) => p.label).join(' and ')}; each with AES-256-GCM (SecureCodec + Keyring) ` +
-      `and plaintext (allowPlaintext). Latency: ${config.latencySamples(64)} (64 B) / ` +
+      `${PAYLOADS.map((p) => p.label).join(' and ')}; each with AES-256-GCM (SecureCodec + Keyring), ` +
+      `plaintext (allowPlaintext), and TLS-PSK (TLS 1.2 PSK-AES256-GCM-SHA384 keyed from the ` +
+      `keyring, transportSecurity tls-psk, frames as plaintext inside TLS). Latency: ${config.latencySamples(64)} (64 B) / ` +
       `${config.latencySamples(65_536)} (64 KiB) sequential requests, p50 and p99 of call-to-resolve ` +
       `time. Throughput: ${CONCURRENCY} requests in flight for ${config.throughputMs / 1000} s; ` +
       `MB/s counts the payload one way (request bytes × req/s). Peer: a bare node:net server ` +

@@ -10,6 +10,7 @@ export * from './transport/keyring.js';
 export * from './transport/keyring-file.js';
 export * from './transport/keyring-store.js';
 export * from './transport/secure-codec.js';
+export * from './transport/tls-psk.js';
 export * from './p2p/options.js';
 export * from './p2p/control.js';
 export * from './p2p/peer-connection.js';

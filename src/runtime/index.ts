@@ -18,6 +18,8 @@ export * from './node/node-network.js';
 export * from './node/sqlite-durable-store.js';
 export * from './node/sqlite-storage.js';
 export * from './node/node-runtime.js';
+export * from './node/tls-psk-network.js';
+export * from './node/tls-psk-runtime.js';
 export * from './sim/options.js';
 export * from './sim/network-model.js';
 export * from './sim/trace.js';

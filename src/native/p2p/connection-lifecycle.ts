@@ -55,6 +55,12 @@ export interface ConnectionLifecycleOptions {
   readonly writeControl: (connection: PeerConnection, payload: Uint8Array) => void;
   /** Reports a peer lost and forgets it. */
   readonly losePeer: (peer: PeerState) => void;
+  /**
+   * Whether a stream's security is retired (a TLS-PSK stream keyed with a key that is no
+   * longer primary): the sweep then closes it like an idle one as soon as its peer is not
+   * busy, so a key rotation moves traffic to new connections without losing any.
+   */
+  readonly retired?: (stream: StreamConnection) => boolean;
 }
 
 /**
@@ -282,7 +288,8 @@ export class ConnectionLifecycle {
       if (connection.state !== 'open') continue;
       const peer = peers.get(connection.peerId ?? '');
       const busy = peer !== undefined && this.#host.busy(peer);
-      switch (sweepAction(connection, now, options, busy)) {
+      const retired = !busy && this.#host.retired?.(connection.stream) === true;
+      switch (retired ? 'close-idle' : sweepAction(connection, now, options, busy)) {
         case 'close-idle':
           this.#host.writeControl(connection, encodeControl({ op: 'goodbye', reason: 'idle' }));
           connection.closedByUs = true;

@@ -36,6 +36,7 @@ import type {
   Timer,
 } from '../../runtime/runtime.js';
 import type { SecureCodec } from '../transport/secure-codec.js';
+import { resolveTransportSecurity } from '../transport/tls-psk.js';
 import { ConnectionLifecycle, KEEPALIVE_PROBE } from './connection-lifecycle.js';
 import { decodeControl, encodeControl, encodeHello } from './control.js';
 import { Discovery } from './discovery.js';
@@ -220,8 +221,9 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
   constructor(options: NativeP2PNetworkOptions) {
     this.#options = resolveP2POptions(options);
     this.localPeerId = options.localPeerId;
-    this.#runtime = options.runtime;
-    this.#codec = options.codec;
+    const security = resolveTransportSecurity(options);
+    this.#runtime = security.runtime;
+    this.#codec = security.codec;
     this.#listenAt = { host: options.listen.host, port: options.listen.port };
     this.#advertise =
       options.advertise === undefined
@@ -317,6 +319,7 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
       losePeer: (peer) => {
         this.#losePeer(peer);
       },
+      ...(security.retired !== undefined && { retired: security.retired }),
     });
     this.#rejected = Object.fromEntries(P2P_REJECT_REASONS.map((reason) => [reason, 0])) as Record<
       P2PRejectReason,
@@ -673,7 +676,9 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
   // ---- receiving ---------------------------------------------------------
 
   #onData(connection: PeerConnection, chunk: Uint8Array): void {
-    if (this.#closed || (connection.state !== 'handshaking' && connection.state !== 'open')) return;
+    // A connection this node is closing gracefully (idle, or keyed with a retired key) still
+    // delivers what the peer sent before it saw the goodbye, so the close loses nothing.
+    if (this.#closed || !stillLive(connection)) return;
     let bodies: Uint8Array[];
     try {
       bodies = connection.frames(chunk);
@@ -843,5 +848,6 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
  * close the connection) instead of being narrowed away by the compiler.
  */
 function stillLive(connection: PeerConnection): boolean {
-  return connection.live;
+  // A greeted connection this node is closing by choice drains what the peer already sent.
+  return connection.live || (connection.state === 'closing' && connection.peerId !== undefined);
 }

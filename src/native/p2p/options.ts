@@ -9,6 +9,7 @@ import { DistributedError } from '../../contracts/errors.js';
 import { WIRE_REJECT_REASONS, type WireRejectReason } from '../../core/wire/wire-error.js';
 import type { NetworkAddress, Runtime } from '../../runtime/runtime.js';
 import type { SecureCodec } from '../transport/secure-codec.js';
+import type { TransportSecurity } from '../transport/tls-psk.js';
 
 /**
  * Every reason the native network refuses an inbound frame: the wire reasons
@@ -59,7 +60,7 @@ export interface ReconnectOptions {
 
 /**
  * Options of `NativeP2PNetwork`. `runtime`, `localPeerId`, `listen` and
- * `codec` are required; every bound has a default.
+ * `codec` (unless `transportSecurity` is `'tls-psk'`) are required; every bound has a default.
  *
  * @since 2.0.0
  */
@@ -78,8 +79,17 @@ export interface NativeP2PNetworkOptions {
   readonly advertise?: NetworkAddress;
   /** Addresses to dial at start to find the network; retried with backoff while no known peer has them. */
   readonly seeds?: readonly NetworkAddress[];
-  /** Seals and opens every frame body (authenticated encryption, replay protection). */
-  readonly codec: SecureCodec;
+  /**
+   * Seals and opens every frame body (authenticated encryption, replay protection).
+   * Required with `transportSecurity` `'codec'` (the default); must be absent with `'tls-psk'`.
+   */
+  readonly codec?: SecureCodec;
+  /**
+   * Where the frames' authenticated encryption happens; see `TransportSecurity`.
+   * Default `'codec'`. With `'tls-psk'` the runtime's network must be a
+   * `TlsPskNetwork` and the network makes its own plaintext-frame codec.
+   */
+  readonly transportSecurity?: TransportSecurity;
   /** Labels advertised to other peers in `PeerInfo.metadata`; at most 32 entries of at most 256 characters. */
   readonly metadata?: Readonly<Record<string, string>>;
   /** How long `NativeP2PNetwork.requestFromPeer` waits for the response, in ms. Default 5 000. */

@@ -11,6 +11,7 @@ import {
   type AddressInfo,
   type LookupFunction,
   type Server,
+  type Socket,
 } from 'node:net';
 import { DistributedError } from '../../contracts/errors.js';
 import type { Network, NetworkAddress, StreamConnection, StreamListener } from '../runtime.js';
@@ -189,16 +190,24 @@ export class NodeNetwork implements Network {
   ): Promise<StreamListener> {
     this.#throwIfClosed();
     checkAddress(address, 'listen', true);
-    const server = createServer({
+    const server = this.createStreamServer({
       noDelay: true,
       highWaterMark: this.#bounds.streamHighWaterMarkBytes,
     });
-    server.on('connection', (socket) => {
+    server.on(this.acceptEvent(), (socket: Socket) => {
       if (this.#closed || this.openConnections >= this.#bounds.maxConnections) {
-        socket.resetAndDestroy();
+        if (socket.writableEnded || 'encrypted' in socket) socket.destroy();
+        else socket.resetAndDestroy();
         return;
       }
-      const connection = this.#track(new NodeStreamConnection(socket, this.#connectionOptions));
+      let connection: NodeStreamConnection;
+      try {
+        connection = this.#track(this.wrapSocket(socket, this.#connectionOptions));
+      } catch (error) {
+        this.#onError(error);
+        socket.destroy();
+        return;
+      }
       try {
         onConnection(connection);
       } catch (error) {
@@ -265,13 +274,14 @@ export class NodeNetwork implements Network {
       writableHighWaterMark: this.#bounds.streamHighWaterMarkBytes,
       ...(this.#lookup && { lookup: this.#lookup }),
     };
-    const socket = netConnect(connectOptions);
+    const socket = this.dialSocket(connectOptions);
+    const connectedEvent = this.connectedEvent();
     return new Promise<NodeStreamConnection>((resolve, reject) => {
       const settle = (error: unknown): void => {
         clearTimeout(timeout);
         signal?.removeEventListener('abort', onAbort);
         socket.off('error', settle);
-        socket.off('connect', onConnect);
+        socket.off(connectedEvent, onConnect);
         this.#dialing.delete(cancel);
         if (error === undefined) return;
         socket.destroy();
@@ -287,7 +297,16 @@ export class NodeNetwork implements Network {
       };
       const onConnect = (): void => {
         settle(undefined);
-        resolve(this.#track(new NodeStreamConnection(socket, this.#connectionOptions)));
+        let connection: NodeStreamConnection;
+        try {
+          connection = this.wrapSocket(socket, this.#connectionOptions);
+        } catch (error) {
+          socket.destroy();
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+          reject(error);
+          return;
+        }
+        resolve(this.#track(connection));
       };
       const timeout = setTimeout(() => {
         settle(
@@ -300,8 +319,65 @@ export class NodeNetwork implements Network {
       this.#dialing.add(cancel);
       signal?.addEventListener('abort', onAbort, { once: true });
       socket.once('error', settle);
-      socket.once('connect', onConnect);
+      socket.once(connectedEvent, onConnect);
     });
+  }
+
+  /**
+   * Creates the listening server. A subclass overrides it (with the next three
+   * hooks) to run the streams over another protocol, such as TLS.
+   *
+   * @param options - Nagle off and the stream high-water mark.
+   * @returns A `net.Server` (or a subclass, such as `tls.Server`), not yet listening.
+   */
+  protected createStreamServer(options: { noDelay: boolean; highWaterMark: number }): Server {
+    return createServer(options);
+  }
+
+  /**
+   * The server event that hands over an accepted socket ready for use.
+   *
+   * @returns `'connection'` for plain TCP.
+   */
+  protected acceptEvent(): string {
+    return 'connection';
+  }
+
+  /**
+   * Starts a dial.
+   *
+   * @param options - Address, Nagle off, high-water marks, resolver.
+   * @returns The socket, connecting.
+   */
+  protected dialSocket(options: {
+    host: string;
+    port: number;
+    noDelay: boolean;
+    readableHighWaterMark: number;
+    writableHighWaterMark: number;
+    lookup?: LookupFunction;
+  }): Socket {
+    return netConnect(options);
+  }
+
+  /**
+   * The socket event that says a dialled socket is ready for use.
+   *
+   * @returns `'connect'` for plain TCP.
+   */
+  protected connectedEvent(): string {
+    return 'connect';
+  }
+
+  /**
+   * Wraps a socket ready for use (accepted or dialled) as a connection.
+   *
+   * @param socket - The socket.
+   * @param options - Bounds and the error handler.
+   * @returns The connection; throwing refuses the socket (it is destroyed).
+   */
+  protected wrapSocket(socket: Socket, options: NodeStreamConnectionOptions): NodeStreamConnection {
+    return new NodeStreamConnection(socket, options);
   }
 
   /**

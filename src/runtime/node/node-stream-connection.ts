@@ -213,7 +213,8 @@ export class NodeStreamConnection implements StreamConnection {
     // A reset is impossible once our side has sent its FIN (libuv refuses it
     // after a shutdown, and the socket would never report its close), so a
     // connection already closing is just torn down.
-    if (this.#socket.writableEnded) this.#socket.destroy();
+    // A TLS socket cannot be reset either (its handle is not a TCP handle).
+    if (this.#socket.writableEnded || 'encrypted' in this.#socket) this.#socket.destroy();
     else this.#socket.resetAndDestroy();
   }
 
