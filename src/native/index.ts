@@ -22,3 +22,5 @@ export * from './swim/native-swim.js';
 export * from './raft/raft-error.js';
 export * from './raft/raft-storage.js';
 export * from './raft/native-raft-node.js';
+export * from './raft/raft-cluster-config.js';
+export { isForwardMessage } from './raft/raft-forward-codec.js';

@@ -194,16 +194,24 @@ function sharedIndex(table: Readonly<Record<string, NetworkAddress>>): {
 export interface P2PGossipTransportOptions {
   /** Called with errors a send rejected with (they are counted either way). */
   readonly onSendError?: (peerId: string, error: unknown) => void;
+  /**
+   * Which messages this transport carries: those for which it returns true
+   * (the others are left to the network's other listeners). Default
+   * {@link isGossipBatch} (the gossip magic `DWG`). Give `isRaftMessage` or
+   * `isSwimPacket` to carry Raft or SWIM, so each protocol gets its own
+   * transport over one network.
+   */
+  readonly accepts?: (bytes: Uint8Array) => boolean;
 }
 
 /**
  * Gossip over a {@link P2PNetwork}: batches go by `sendToPeer`, arrive by
- * `onMessage` (messages that do not start like a gossip batch are left to their
- * other listeners), and the peers are those `discoverPeers` returned, kept up
+ * `onMessage` (messages that do not start like a gossip batch — or that
+ * `options.accepts` refuses — are left to their other listeners), and the peers are those `discoverPeers` returned, kept up
  * to date by peer events. It calls `discoverPeers` once at the start.
  *
  * @param network - The network.
- * @param options - Error reporting.
+ * @param options - Error reporting, which messages to carry.
  * @returns The transport.
  * @since 2.0.0
  */
@@ -212,6 +220,7 @@ export function p2pGossipTransport(
   options: P2PGossipTransportOptions = {},
 ): ClosableGossipTransport {
   const stats: GossipTransportStats = { sent: 0, bytesSent: 0, sendFailures: 0, received: 0 };
+  const accepts = options.accepts ?? isGossipBatch;
   const known = new Set<string>();
   let peerIds: readonly string[] = [];
   const changed = (): void => {
@@ -230,7 +239,7 @@ export function p2pGossipTransport(
   });
   const handlers = new Set<(fromPeerId: string, batch: Uint8Array) => void>();
   const offMessage = network.onMessage((message) => {
-    if (closed || !isGossipBatch(message.data)) return;
+    if (closed || !accepts(message.data)) return;
     stats.received += 1;
     for (const handler of [...handlers]) handler(message.fromPeerId, message.data);
   });

@@ -687,6 +687,30 @@ export class NativeRaftNode implements Disposable {
     return this.#machine.keys(prefix);
   }
 
+  /**
+   * The keys starting with `prefix` and their states, sorted by key, taken at
+   * one applied index (one read barrier for all, so the list is one consistent
+   * state, not a key-by-key read).
+   *
+   * @param prefix - The prefix; `''` for all.
+   * @param options - As for {@link NativeRaftNode.read}.
+   * @returns Copies of the records.
+   */
+  async list(
+    prefix = '',
+    options?: CallOptions & { readonly linearizable?: boolean },
+  ): Promise<ConfigRecord[]> {
+    options?.signal?.throwIfAborted();
+    this.#assertOpen();
+    if (options?.linearizable ?? true) await this.#readBarrier(options);
+    const records: ConfigRecord[] = [];
+    for (const key of this.#machine.keys(prefix)) {
+      const record = this.#machine.get(key);
+      if (record !== undefined) records.push(record);
+    }
+    return records;
+  }
+
   #readBarrier(options: CallOptions | undefined): Promise<void> {
     if (this.#reads.size >= this.#maxPendingReads) {
       return Promise.reject(new RaftError('overloaded', 'too many reads waiting', this.#leaderId));
