@@ -30,6 +30,12 @@ export class SimEvent {
   readonly incarnation: number;
   /** The work; `null` once cancelled. */
   action: (() => void) | null;
+  /**
+   * A program timer (`Clock.setTimer`) rather than I/O (a delivery, a storage
+   * completion, a stream callback). A resuming node runs its held timers
+   * before its held I/O, like Node's timers phase before its poll phase.
+   */
+  readonly timer: boolean;
 
   /**
    * @param time - Virtual time (ms).
@@ -37,13 +43,22 @@ export class SimEvent {
    * @param node - Owning node index, or `-1`.
    * @param incarnation - Owning incarnation, or `-1`.
    * @param action - The work.
+   * @param timer - Whether it is a program timer (default: I/O).
    */
-  constructor(time: number, seq: number, node: number, incarnation: number, action: () => void) {
+  constructor(
+    time: number,
+    seq: number,
+    node: number,
+    incarnation: number,
+    action: () => void,
+    timer = false,
+  ) {
     this.time = time;
     this.seq = seq;
     this.node = node;
     this.incarnation = incarnation;
     this.action = action;
+    this.timer = timer;
   }
 }
 

@@ -264,15 +264,18 @@ export class SimKernel {
    * @param node - Owning node index, or `-1`.
    * @param incarnation - Owning incarnation, or `-1` to survive restarts.
    * @param action - The work.
+   * @param timer - A program timer (`Clock.setTimer`): on resume from a pause it
+   *   runs before held I/O. Default `false` (I/O or kernel work).
    * @returns The event (for cancelling).
    */
-  at(time: number, node: number, incarnation: number, action: () => void): SimEvent {
+  at(time: number, node: number, incarnation: number, action: () => void, timer = false): SimEvent {
     const event = new SimEvent(
       time > this.now ? time : this.now,
       this.#seq++,
       node,
       incarnation,
       action,
+      timer,
     );
     this.#queue.push(event);
     if (this.#queue.size > this.options.maxPendingEvents && this.failure === undefined) {
@@ -407,7 +410,9 @@ export class SimKernel {
   }
 
   /**
-   * Pauses a node: its timers and deliveries wait until it resumes.
+   * Pauses a node (a GC stall, a stopped VM): its timers and deliveries wait
+   * until it resumes. Its clock keeps running, and bytes it already wrote keep
+   * flowing; peers see only silence.
    *
    * @param node - The node.
    */
@@ -418,7 +423,13 @@ export class SimKernel {
   }
 
   /**
-   * Resumes a paused node: what waited runs now, in its original order.
+   * Resumes a paused node the way a stalled Node.js process wakes: first every
+   * held timer that expired during the pause (the event loop's timers phase),
+   * then every held delivery and other I/O completion (the poll phase), each
+   * group in its original order, all at the resume time. So a timeout that
+   * expired during the stall fires before the reply that arrived in time,
+   * as it does after a real GC pause. Work the held events schedule for "now"
+   * (a 0 ms timer, a send) runs after all of them.
    *
    * @param node - The node.
    */
@@ -429,14 +440,18 @@ export class SimKernel {
     this.#releaseDeferred(node);
   }
 
+  /** Requeues held events at now: timers first, then I/O, each in held order. */
   #releaseDeferred(node: SimNodeState): void {
     const held = node.deferred;
     node.deferred = [];
-    for (const event of held) {
-      event.time = this.now;
-      event.seq = this.#seq++;
-      this.#queue.push(event);
-    }
+    for (const event of held) if (event.timer) this.#requeue(event);
+    for (const event of held) if (!event.timer) this.#requeue(event);
+  }
+
+  #requeue(event: SimEvent): void {
+    event.time = this.now;
+    event.seq = this.#seq++;
+    this.#queue.push(event);
   }
 
   /**

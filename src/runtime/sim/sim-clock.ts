@@ -32,7 +32,8 @@ class SimTimer implements Timer {
  * continues across restarts, like a hardware clock); `now()` adds the
  * simulation's epoch and the node's offset. Timers wait in the node's time:
  * with +100 ppm drift a 1 000 ms timer fires after 999.9 virtual ms. Timers of
- * a crashed incarnation never fire; a paused node's timers fire on resume.
+ * a crashed incarnation never fire; a paused node's expired timers fire on
+ * resume, before the deliveries held during the pause (see `SimKernel.resume`).
  *
  * @since 2.0.0
  */
@@ -83,6 +84,6 @@ export class SimClock implements Clock {
         fireAt += Math.max(1e-9, Math.abs(fireAt) * 1e-15);
       }
     }
-    return new SimTimer(kernel, kernel.at(fireAt, node.index, this.#incarnation, callback));
+    return new SimTimer(kernel, kernel.at(fireAt, node.index, this.#incarnation, callback, true));
   }
 }

@@ -608,15 +608,22 @@ export function openStream(
       // A connection already accepted on the other side is reset.
       client?.destroy();
     };
-    const timeout = kernel.at(kernel.now + options.connectTimeoutMs, me, incarnation, () => {
-      finish(
-        new DistributedError(
-          'UNKNOWN_PEER',
-          `connect to ${remote.host}:${remote.port} timed out after ${options.connectTimeoutMs} ms`,
-        ),
-      );
-      client?.destroy();
-    });
+    // A timer (the Node runtime arms it with setTimeout): after a pause it fires before held I/O.
+    const timeout = kernel.at(
+      kernel.now + options.connectTimeoutMs,
+      me,
+      incarnation,
+      () => {
+        finish(
+          new DistributedError(
+            'UNKNOWN_PEER',
+            `connect to ${remote.host}:${remote.port} timed out after ${options.connectTimeoutMs} ms`,
+          ),
+        );
+        client?.destroy();
+      },
+      true,
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
     if (target === undefined) return; // no route: only the timeout answers
 

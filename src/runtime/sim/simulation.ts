@@ -332,7 +332,8 @@ export class Simulation {
   }
 
   /**
-   * Resumes a paused node: everything that waited runs now, in order.
+   * Resumes a paused node: its expired timers run now, then the deliveries
+   * that arrived meanwhile, each in order (see `SimKernel.resume`).
    *
    * @param id - Node id.
    */

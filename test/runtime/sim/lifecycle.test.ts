@@ -104,7 +104,7 @@ describe('clock, pause, crash and restart', () => {
     expect(rt('b').clock.monotonic()).toBe(500);
   });
 
-  it('a paused node’s timers and deliveries wait, then run in order on resume', async () => {
+  it('a paused node’s expired timers run on resume before the deliveries held meanwhile', async () => {
     const { sim, rt } = await idleCluster(['a', 'b']);
     const log: string[] = [];
     await settle(
@@ -124,8 +124,48 @@ describe('clock, pause, crash and restart', () => {
     expect(log).toEqual([]);
     expect(sim.isPaused('b')).toBe(true);
     await sim.runFor(2);
-    // Held in arrival order: the datagram (due at ~1 ms) before the timers.
-    expect(log).toEqual([`datagram@${t0 + 500}`, 'timer1@500', 'timer2@500']);
+    // The datagram arrived (~1 ms) before the timers expired, but a waking
+    // process runs its timers phase before its poll phase.
+    expect(log).toEqual(['timer1@500', 'timer2@500', `datagram@${t0 + 500}`]);
+  });
+
+  it('a timeout that expired during a pause fires before the reply that arrived in time', async () => {
+    const { sim, rt } = await idleCluster(['a', 'b']);
+    const log: string[] = [];
+    const pending: { timeout?: { cancel(): void } } = {};
+    await settle(
+      sim,
+      rt('b').network.bindDatagram({ host: '', port: 1 }, () => {
+        log.push('reply');
+        pending.timeout?.cancel();
+      }),
+    );
+    const sender = await settle(
+      sim,
+      rt('a').network.bindDatagram({ host: '', port: 1 }, () => {}),
+    );
+    pending.timeout = rt('b').clock.setTimer(50, () => {
+      log.push('timeout');
+      // A 0 ms timer set by a held timer runs after the held deliveries.
+      rt('b').clock.setTimer(0, () => log.push('follow-up'));
+    });
+    sender.send(new Uint8Array(1), { host: 'b', port: 1 }); // arrives at ~1 ms
+    sim.pause('b', 1_000);
+    await sim.runFor(1_001);
+    expect(log).toEqual(['timeout', 'reply', 'follow-up']);
+  });
+
+  it('timers not yet due at resume keep waiting; cancelled held timers do not fire', async () => {
+    const { sim, rt } = await idleCluster(['a']);
+    const log: string[] = [];
+    const t0 = sim.now;
+    const cancelled = rt('a').clock.setTimer(100, () => log.push('cancelled'));
+    rt('a').clock.setTimer(800, () => log.push(`late@${sim.now - t0}`));
+    sim.pause('a', 500);
+    await sim.runFor(200);
+    cancelled.cancel();
+    await sim.runFor(1_000);
+    expect(log).toEqual(['late@800']);
   });
 
   it('a crash cancels timers and closes sockets; a restart runs the program again with a new random stream', async () => {
