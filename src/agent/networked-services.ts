@@ -11,6 +11,8 @@ import { NativeP2PNetwork } from '../native/p2p/native-p2p-network.js';
 import type { Keyring } from '../native/transport/keyring.js';
 import { SecureCodec } from '../native/transport/secure-codec.js';
 import { createNodeRuntime } from '../runtime/node/node-runtime.js';
+import { createTlsPskRuntime } from '../runtime/node/tls-psk-runtime.js';
+import { keyringPreSharedKeys } from '../native/transport/tls-psk.js';
 import type { ListenAddress } from './agent.js';
 import { createEmbeddedServices } from './embedded-services.js';
 import type { NodeServices } from './services.js';
@@ -32,6 +34,12 @@ export interface NetworkedServicesOptions {
   readonly keyring?: Keyring;
   /** Development only: accept plaintext frames (and send them when there is no keyring). */
   readonly allowPlaintext: boolean;
+  /**
+   * How cluster streams are protected with the keyring: `codec` seals each frame with
+   * AES-256-GCM (the default); `tls-psk` runs TLS 1.2 with the keyring's keys as
+   * pre-shared keys (needs a keyring; no plaintext).
+   */
+  readonly transport?: 'codec' | 'tls-psk';
   /** The runtime's data directory; default a temporary directory deleted on close. */
   readonly dataDir?: string;
   /** How long a peer may stay unreachable before it is reported lost, in ms; the network's default otherwise. */
@@ -63,17 +71,31 @@ export async function startNetworkedServices(
   if (options.keyring === undefined && !options.allowPlaintext) {
     throw new Error('a keyring is required unless plaintext is allowed');
   }
-  const runtime = createNodeRuntime({
+  const tls = options.transport === 'tls-psk';
+  if (tls && options.keyring === undefined) {
+    throw new Error('--transport tls-psk needs a keyring');
+  }
+  const runtimeOptions = {
     nodeId,
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
-    onError: (error) => logger.error({ err: error }, 'runtime error'),
-  });
-  const codec = new SecureCodec({
-    ...(options.keyring === undefined ? {} : { keyring: options.keyring }),
-    allowPlaintext: options.allowPlaintext,
-    localNodeId: nodeId,
-    random: runtime.random,
-  });
+    onError: (error: unknown) => logger.error({ err: error }, 'runtime error'),
+  };
+  // With tls-psk the streams themselves are authenticated and encrypted, and the
+  // network refuses any stream that is not; otherwise every frame is sealed.
+  const runtime =
+    tls && options.keyring !== undefined
+      ? createTlsPskRuntime({ ...runtimeOptions, keys: keyringPreSharedKeys(options.keyring) })
+      : createNodeRuntime(runtimeOptions);
+  const security = tls
+    ? { transportSecurity: 'tls-psk' as const }
+    : {
+        codec: new SecureCodec({
+          ...(options.keyring === undefined ? {} : { keyring: options.keyring }),
+          allowPlaintext: options.allowPlaintext,
+          localNodeId: nodeId,
+          random: runtime.random,
+        }),
+      };
   let network: NativeP2PNetwork;
   try {
     network = new NativeP2PNetwork({
@@ -81,7 +103,7 @@ export async function startNetworkedServices(
       localPeerId: nodeId,
       listen: options.bind,
       seeds: options.join,
-      codec,
+      ...security,
       ...(options.peerLostAfterMs === undefined ? {} : { lostAfterMs: options.peerLostAfterMs }),
       onReject: (reason, source) =>
         logger.warn(
@@ -108,7 +130,7 @@ export async function startNetworkedServices(
     gossip,
     networkDetails: {
       listenAddress: { host: listenAddress.host, port: listenAddress.port },
-      encryption: options.keyring === undefined ? 'plaintext' : 'keyring',
+      encryption: options.keyring === undefined ? 'plaintext' : tls ? 'tls-psk' : 'keyring',
       membership: NETWORKED_MEMBERSHIP,
       stats: () => ({
         network: network.stats,

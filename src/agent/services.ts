@@ -50,7 +50,7 @@ export interface NetworkDetails {
   /** Where this node listens for peers, with the port chosen when `0` was asked for. */
   readonly listenAddress: { readonly host: string; readonly port: number };
   /** Whether traffic is encrypted with the cluster keyring or plaintext (development only). */
-  readonly encryption: 'keyring' | 'plaintext';
+  readonly encryption: 'keyring' | 'tls-psk' | 'plaintext';
   /** Which membership runs, said plainly (for example `embedded (single node)`). */
   readonly membership: string;
   /** A snapshot of the network and gossip counters (rejected frames by reason, and so on). */

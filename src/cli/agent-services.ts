@@ -30,6 +30,8 @@ export interface AgentServiceOptions {
   readonly keyring?: string;
   readonly dataDir?: string;
   readonly peerLostAfterMs?: number;
+  /** `codec` (AES-256-GCM per frame, the default) or `tls-psk` (TLS with the keyring's keys). */
+  readonly transport?: 'codec' | 'tls-psk';
   readonly nodeId?: string;
   readonly lb?: string;
   readonly apiTokenFile?: string;
@@ -139,6 +141,7 @@ async function createServices(
     join: options.join ?? [],
     ...(keyring === undefined ? {} : { keyring }),
     allowPlaintext,
+    ...(options.transport === undefined ? {} : { transport: options.transport }),
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     ...(options.peerLostAfterMs === undefined ? {} : { peerLostAfterMs: options.peerLostAfterMs }),
     logger,

@@ -63,6 +63,14 @@ program
     '--api-token-file <file>',
     'the bearer token the keyring API (/v1/keyring) requires; created with a random token if absent (without it, the keyring API is served only on a loopback --http)',
   )
+  .addOption(
+    new Option(
+      '--transport <kind>',
+      'how the keyring protects cluster streams: codec (AES-256-GCM per frame) or tls-psk (TLS 1.2 with the keyring keys as pre-shared keys; with --bind and --keyring)',
+    )
+      .choices(['codec', 'tls-psk'])
+      .default('codec'),
+  )
   .option(
     '--data-dir <dir>',
     'the node’s data directory: the audit trail (audit.db) and, with --bind, the runtime’s storage (default: the audit trail in memory, a temporary directory removed on exit)',
@@ -158,6 +166,7 @@ interface AgentCommandOptions {
   readonly keyring?: string;
   readonly apiTokenFile?: string;
   readonly membership: 'embedded' | 'etcd';
+  readonly transport: 'codec' | 'tls-psk';
   readonly etcdEndpoints?: readonly string[];
   readonly etcdPrefix?: string;
   readonly dataDir?: string;
@@ -172,6 +181,12 @@ interface AgentCommandOptions {
 
 /** What is wrong with the agent's options, or `undefined`. */
 function agentUsageProblem(options: AgentCommandOptions): string | undefined {
+  if (
+    options.transport === 'tls-psk' &&
+    (options.bind === undefined || options.keyring === undefined)
+  ) {
+    return '--transport tls-psk needs --bind host:port and --keyring <file>';
+  }
   if (options.membership === 'etcd' && options.etcdEndpoints === undefined) {
     return '--membership etcd needs --etcd-endpoints http://host:2379[,…]';
   }
