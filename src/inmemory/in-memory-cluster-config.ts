@@ -14,6 +14,12 @@ import type {
 } from '../contracts/cluster-config.js';
 import type { CallOptions, Listener, Unsubscribe } from '../contracts/common.js';
 import { DistributedError } from '../contracts/errors.js';
+import {
+  checkConfigExpectation,
+  checkConfigKey,
+  checkConfigValue,
+  type ConfigArgumentLimits,
+} from '../core/config/config-arguments.js';
 import { EventHub } from '../core/events.js';
 import { resolveEmbeddedOptions, type EmbeddedOptions } from './options.js';
 
@@ -25,10 +31,10 @@ import { resolveEmbeddedOptions, type EmbeddedOptions } from './options.js';
 export interface InMemoryClusterConfigOptions extends EmbeddedOptions {
   /** The most keys held; a put of a new key beyond it fails with `CAPACITY_EXCEEDED`. Default 10,000. */
   readonly maxKeys?: number;
-  /** Longest key, in characters; default 1,024. */
-  readonly maxKeyLength?: number;
-  /** Largest value, in UTF-16 code units; default 256 Ki. */
-  readonly maxValueLength?: number;
+  /** Longest key, in UTF-8 bytes; default 1,024. */
+  readonly maxKeyBytes?: number;
+  /** Largest value, in UTF-8 bytes; default 256 KiB. */
+  readonly maxValueBytes?: number;
 }
 
 /**
@@ -41,16 +47,17 @@ export class InMemoryClusterConfig implements ClusterConfigStore {
   readonly #entries = new Map<string, ConfigEntry>();
   readonly #changes: EventHub<ConfigChange>;
   readonly #maxKeys: number;
-  readonly #maxKeyLength: number;
-  readonly #maxValueLength: number;
+  readonly #limits: ConfigArgumentLimits;
   #revision = 0;
 
   /** @param options - Bounds and listener error handling. */
   constructor(options: InMemoryClusterConfigOptions = {}) {
     this.#changes = new EventHub(resolveEmbeddedOptions(options).onListenerError);
     this.#maxKeys = options.maxKeys ?? 10_000;
-    this.#maxKeyLength = options.maxKeyLength ?? 1024;
-    this.#maxValueLength = options.maxValueLength ?? 256 * 1024;
+    this.#limits = {
+      maxKeyBytes: options.maxKeyBytes ?? 1024,
+      maxValueBytes: options.maxValueBytes ?? 256 * 1024,
+    };
   }
 
   /**
@@ -116,6 +123,7 @@ export class InMemoryClusterConfig implements ClusterConfigStore {
     options?.signal?.throwIfAborted();
     await Promise.resolve();
     this.#checkWrite(key, value);
+    checkConfigExpectation(expected, this.#limits);
     const current = this.#entries.get(key);
     if (!matches(current, expected)) {
       return Object.freeze({ succeeded: false, ...(current === undefined ? {} : { current }) });
@@ -157,22 +165,12 @@ export class InMemoryClusterConfig implements ClusterConfigStore {
   }
 
   #checkKey(key: unknown): void {
-    if (typeof key !== 'string' || key === '' || key.length > this.#maxKeyLength) {
-      throw new DistributedError(
-        'INVALID_ARGUMENT',
-        `key must be a non-empty string of at most ${String(this.#maxKeyLength)} characters`,
-      );
-    }
+    checkConfigKey(key, this.#limits);
   }
 
   #checkWrite(key: string, value: unknown): void {
     this.#checkKey(key);
-    if (typeof value !== 'string' || value.length > this.#maxValueLength) {
-      throw new DistributedError(
-        'INVALID_ARGUMENT',
-        `value must be a string of at most ${String(this.#maxValueLength)} characters`,
-      );
-    }
+    checkConfigValue(value, this.#limits);
     if (!this.#entries.has(key) && this.#entries.size >= this.#maxKeys) {
       throw new DistributedError('CAPACITY_EXCEEDED', `already ${String(this.#maxKeys)} keys`);
     }
@@ -181,9 +179,6 @@ export class InMemoryClusterConfig implements ClusterConfigStore {
 
 function matches(current: ConfigEntry | undefined, expected: ConfigExpectation): boolean {
   if ('revision' in expected) {
-    if (!Number.isSafeInteger(expected.revision) || expected.revision < 0) {
-      throw new DistributedError('INVALID_ARGUMENT', 'expected revision must be an integer ≥ 0');
-    }
     return expected.revision === 0
       ? current === undefined
       : current?.revision === expected.revision;

@@ -14,6 +14,12 @@ import type {
 } from '../../contracts/cluster-config.js';
 import type { CallOptions, Listener, Unsubscribe } from '../../contracts/common.js';
 import { DistributedError } from '../../contracts/errors.js';
+import {
+  checkConfigExpectation,
+  checkConfigKey,
+  checkConfigValue,
+  type ConfigArgumentLimits,
+} from '../../core/config/config-arguments.js';
 import { EventHub } from '../../core/events.js';
 import { etcdCall } from './etcd-errors.js';
 
@@ -25,8 +31,8 @@ import { etcdCall } from './etcd-errors.js';
 export interface EtcdConfigStoreOptions {
   /** Key prefix of the configuration; default `/dw/config/`. */
   readonly prefix?: string;
-  /** Longest key, in characters; default 1024. */
-  readonly maxKeyLength?: number;
+  /** Longest key, in UTF-8 bytes; default 1024. */
+  readonly maxKeyBytes?: number;
   /** Largest value, in UTF-8 bytes; default 256 KiB (etcd refuses requests over 1.5 MiB). */
   readonly maxValueBytes?: number;
   /** Most entries `list` returns; a longer listing is refused, not cut short. Default 10,000. */
@@ -46,8 +52,7 @@ export interface EtcdConfigStoreOptions {
 export class EtcdConfigStore implements ClusterConfigStore, AsyncDisposable {
   readonly #prefix: string;
   readonly #namespace: Namespace;
-  readonly #maxKeyLength: number;
-  readonly #maxValueBytes: number;
+  readonly #limits: ConfigArgumentLimits;
   readonly #maxListEntries: number;
   readonly #changes: EventHub<ConfigChange>;
   #watcher: Promise<Watcher> | undefined;
@@ -60,8 +65,10 @@ export class EtcdConfigStore implements ClusterConfigStore, AsyncDisposable {
   constructor(client: Etcd3, options: EtcdConfigStoreOptions = {}) {
     this.#prefix = options.prefix ?? '/dw/config/';
     this.#namespace = client.namespace(this.#prefix);
-    this.#maxKeyLength = options.maxKeyLength ?? 1024;
-    this.#maxValueBytes = options.maxValueBytes ?? 256 * 1024;
+    this.#limits = {
+      maxKeyBytes: options.maxKeyBytes ?? 1024,
+      maxValueBytes: options.maxValueBytes ?? 256 * 1024,
+    };
     this.#maxListEntries = options.maxListEntries ?? 10_000;
     this.#changes = new EventHub(options.onListenerError ?? (() => undefined));
   }
@@ -89,7 +96,7 @@ export class EtcdConfigStore implements ClusterConfigStore, AsyncDisposable {
    */
   async list(prefix: string, options?: CallOptions): Promise<readonly ConfigEntry[]> {
     options?.signal?.throwIfAborted();
-    if (typeof prefix !== 'string' || prefix.length > this.#maxKeyLength) {
+    if (typeof prefix !== 'string' || prefix.length > this.#limits.maxKeyBytes) {
       throw new DistributedError(
         'INVALID_ARGUMENT',
         'prefix must be a string no longer than a key',
@@ -146,15 +153,10 @@ export class EtcdConfigStore implements ClusterConfigStore, AsyncDisposable {
     options?.signal?.throwIfAborted();
     this.#checkKey(key);
     this.#checkValue(value);
+    checkConfigExpectation(expected, this.#limits);
     const namespace = this.#namespace;
     const condition = (): ReturnType<Namespace['if']> => {
       if ('revision' in expected) {
-        if (!Number.isSafeInteger(expected.revision) || expected.revision < 0) {
-          throw new DistributedError(
-            'INVALID_ARGUMENT',
-            'expected revision must be an integer ≥ 0',
-          );
-        }
         return expected.revision === 0
           ? namespace.if(key, 'Version', '==', 0)
           : namespace.if(key, 'Mod', '==', expected.revision);
@@ -256,23 +258,10 @@ export class EtcdConfigStore implements ClusterConfigStore, AsyncDisposable {
   }
 
   #checkKey(key: string): void {
-    if (typeof key !== 'string' || key === '' || key.length > this.#maxKeyLength) {
-      throw new DistributedError(
-        'INVALID_ARGUMENT',
-        `key must be a non-empty string of at most ${String(this.#maxKeyLength)} characters`,
-      );
-    }
+    checkConfigKey(key, this.#limits);
   }
 
   #checkValue(value: string): void {
-    if (typeof value !== 'string') {
-      throw new DistributedError('INVALID_ARGUMENT', 'value must be a string');
-    }
-    if (Buffer.byteLength(value) > this.#maxValueBytes) {
-      throw new DistributedError(
-        'INVALID_ARGUMENT',
-        `value is over ${String(this.#maxValueBytes)} bytes`,
-      );
-    }
+    checkConfigValue(value, this.#limits);
   }
 }

@@ -14,6 +14,11 @@ import type {
 } from '../../contracts/cluster-config.js';
 import type { CallOptions, Listener, Unsubscribe } from '../../contracts/common.js';
 import { DistributedError } from '../../contracts/errors.js';
+import {
+  checkConfigExpectation,
+  checkConfigKey,
+  checkConfigValue,
+} from '../../core/config/config-arguments.js';
 import { createUnsubscribe, EventHub } from '../../core/events.js';
 import {
   DEFAULT_CONFIG_LIMITS,
@@ -90,7 +95,6 @@ interface PendingForward {
   readonly cleanup: () => void;
 }
 
-const utf8 = new TextEncoder();
 const lenientUtf8 = new TextDecoder();
 
 function toText(value: ConfigValue): string {
@@ -358,35 +362,17 @@ export class RaftClusterConfig implements ClusterConfigStore, Disposable {
   }
 
   #checkKey(key: unknown): void {
-    if (typeof key !== 'string' || key === '') throw invalid('key must be a non-empty string');
-    if (utf8.encode(key).length > this.#limits.maxKeyBytes) {
-      throw invalid(`key longer than ${this.#limits.maxKeyBytes} UTF-8 bytes`);
-    }
+    checkConfigKey(key, this.#limits);
   }
 
   #checkValue(value: unknown): void {
-    if (typeof value !== 'string') throw invalid('value must be a string');
-    if (utf8.encode(value).length > this.#limits.maxValueBytes) {
-      throw invalid(`value over ${this.#limits.maxValueBytes} UTF-8 bytes`);
-    }
+    checkConfigValue(value, this.#limits);
   }
 
   #casCommand(key: string, expected: ConfigExpectation, value: string): ConfigCommand {
-    if (typeof expected !== 'object' || (expected as unknown) === null) {
-      throw invalid('expected must be { revision } or { value }');
-    }
-    if ('revision' in expected) {
-      if (!Number.isSafeInteger(expected.revision) || expected.revision < 0) {
-        throw invalid('expected.revision must be a non-negative integer');
-      }
-      return { op: 'cas', key, expectRevision: expected.revision, value };
-    }
-    if ('value' in expected) {
-      if (expected.value === undefined) return { op: 'cas', key, expectValue: null, value };
-      this.#checkValue(expected.value);
-      return { op: 'cas', key, expectValue: expected.value, value };
-    }
-    throw invalid('expected must be { revision } or { value }');
+    checkConfigExpectation(expected, this.#limits);
+    if ('revision' in expected) return { op: 'cas', key, expectRevision: expected.revision, value };
+    return { op: 'cas', key, expectValue: expected.value ?? null, value };
   }
 
   // ---------------------------------------------------------------- writes and forwarding
