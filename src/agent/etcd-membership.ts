@@ -5,6 +5,8 @@
 
 import type { Logger } from 'pino';
 import { EtcdClusterMembership } from '../adapters/etcd/etcd-cluster-membership.js';
+import type { ClusterNode } from '../contracts/cluster-membership.js';
+import { NativeP2PNetwork } from '../native/p2p/native-p2p-network.js';
 import type { NodeServices } from './services.js';
 
 /** Where etcd is and how this node registers. */
@@ -51,6 +53,25 @@ export async function withEtcdMembership(
     requestedRole: 'follower',
     metadata: {},
   });
+  // A networked node finds its P2P peers through the membership: every member
+  // advertises its cluster address under its node id, which is its peer id.
+  const network = services.network;
+  if (network instanceof NativeP2PNetwork) {
+    const learn = (nodes: readonly ClusterNode[]): void => {
+      const records = nodes
+        .filter((node) => node.nodeId !== nodeId && node.port > 0)
+        .map((node) => ({ peerId: node.nodeId, host: node.address, port: node.port }));
+      try {
+        network.learnPeers(records);
+      } catch (error) {
+        logger.warn({ err: error }, 'could not learn peers from the membership');
+      }
+    };
+    learn(membership.getMembers());
+    membership.onMembershipChanged((event) => {
+      if (event.eventType === 'node-joined') learn([event.node]);
+    });
+  }
   const details = services.networkDetails;
   const described = `etcd (${options.endpoints.join(', ')}, prefix ${options.prefix ?? '/dw/'})`;
   return {

@@ -159,6 +159,48 @@ describe('dw agent --membership etcd', { timeout: 60_000 }, () => {
     await waitFor(async () => (await put()).status === 200);
   });
 
+  it('networked agents find their P2P peers through the membership, with no --join', async () => {
+    const networked = async (nodeId: string): Promise<AgentProcess> => {
+      const agent = await startAgentProcess([
+        '--dev',
+        '--bind',
+        '127.0.0.1:0',
+        '--membership',
+        'etcd',
+        '--etcd-endpoints',
+        etcd.endpoints.join(','),
+        '--etcd-prefix',
+        '/dw-p2p-test/',
+        '--http',
+        '127.0.0.1:0',
+        '--node-id',
+        nodeId,
+      ]);
+      agents.set(nodeId, agent);
+      return agent;
+    };
+    const first = await networked('p1');
+    const second = await networked('p2');
+    const peersOf = async (agent: AgentProcess): Promise<string[]> => {
+      const answer = (await (await fetch(`${agent.url}/v1/peers`)).json()) as {
+        peers: { peerId: string }[];
+      };
+      return answer.peers.map((peer) => peer.peerId);
+    };
+    await waitFor(async () => (await peersOf(first)).includes('p2'));
+    await waitFor(async () => (await peersOf(second)).includes('p1'));
+    const echo = await fetch(`${first.url}/v1/peers/p2/request`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ data: Buffer.from('hello').toString('base64') }),
+    });
+    expect(echo.status).toBe(200);
+    for (const id of ['p1', 'p2']) {
+      agents.get(id)?.child.kill('SIGKILL');
+      agents.delete(id);
+    }
+  });
+
   it('a SIGKILLed agent is reported dead and dropped; the survivor leads', async () => {
     const beta = agents.get('beta');
     beta?.child.kill('SIGKILL');

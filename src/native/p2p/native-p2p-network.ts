@@ -38,7 +38,7 @@ import type {
 import type { SecureCodec } from '../transport/secure-codec.js';
 import { resolveTransportSecurity } from '../transport/tls-psk.js';
 import { ConnectionLifecycle, KEEPALIVE_PROBE } from './connection-lifecycle.js';
-import { decodeControl, encodeControl, encodeHello } from './control.js';
+import { decodeControl, encodeControl, encodeHello, type PeerAddressRecord } from './control.js';
 import { Discovery } from './discovery.js';
 import { InboundRequests } from './inbound-requests.js';
 import {
@@ -471,6 +471,39 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
    */
   setRequestHandler(handler: PeerRequestHandler): Unsubscribe {
     return this.#inbound.setHandler(handler);
+  }
+
+  /**
+   * Learns peers from outside the network, for example the members a cluster
+   * membership reports: each becomes known (and is dialled on demand) unless it
+   * is this node, already known, or was lost within `lostAfterMs` (then it is
+   * probed with one dial, as for peers named by other peers).
+   *
+   * @param records - The peers: id and the address they listen on.
+   * @throws A {@link DistributedError}: `INVALID_ARGUMENT` for a record without an id,
+   *   host or port 1–65535 (nothing is learned); `CLOSED` after {@link NativeP2PNetwork.close}.
+   */
+  learnPeers(records: readonly PeerAddressRecord[]): void {
+    this.#throwIfClosed();
+    for (const record of records) {
+      const { peerId, host, port } = record as Partial<Record<keyof PeerAddressRecord, unknown>>;
+      if (
+        typeof peerId !== 'string' ||
+        peerId === '' ||
+        typeof host !== 'string' ||
+        host === '' ||
+        typeof port !== 'number' ||
+        !Number.isInteger(port) ||
+        port < 1 ||
+        port > 65_535
+      ) {
+        throw new DistributedError(
+          'INVALID_ARGUMENT',
+          'each peer needs a peerId, a host and a port from 1 to 65535',
+        );
+      }
+    }
+    this.#discovery.learn(records);
   }
 
   /**
