@@ -7,7 +7,7 @@ describe('NativeP2PNetwork.learnPeers (peers from the membership)', () => {
     const a = await startLoopbackNode('a');
     const b = await startLoopbackNode('b');
     try {
-      b.network.setRequestHandler((request) => request.data);
+      b.network.setRequestHandler(async (request) => Promise.resolve(request.data));
       a.network.learnPeers([
         { peerId: 'b', host: b.address.host, port: b.address.port },
         { peerId: 'a', host: a.address.host, port: a.address.port }, // itself: ignored
