@@ -37,8 +37,8 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         {
-          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
-          message: 'core is deterministic: take time as an argument',
+          selector: "NewExpression[callee.name='Date']",
+          message: 'core is deterministic: take time as an argument (formatIsoTime formats it)',
         },
       ],
       'no-restricted-properties': [

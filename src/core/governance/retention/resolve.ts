@@ -28,6 +28,7 @@ import type {
   RetentionState,
   RetentionSubject,
 } from './types.js';
+import { formatIsoTime } from '../../time/iso-time.js';
 
 /**
  * An `expression` scope that could not be evaluated.
@@ -98,8 +99,6 @@ export function scopeOutcome(
       }
   }
 }
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 function describe(rule: RetentionRule): string {
   const explicit = isExplicitRule(rule) ? 'explicit' : 'implicit';
@@ -183,13 +182,15 @@ export function resolveRetention(
     }
   }
   if (keep !== undefined) {
-    reasons.push(`longest retention: ${describe(keep.rule)} keeps it until ${iso(keep.end)}`);
+    reasons.push(
+      `longest retention: ${describe(keep.rule)} keeps it until ${formatIsoTime(keep.end)}`,
+    );
   }
   // Principle 3 before 4: an explicit deletion wins over every implicit one, even a shorter one.
   const deletion = explicitDelete ?? implicitDelete;
   if (deletion !== undefined) {
     const kind = explicitDelete !== undefined ? 'explicit deletion' : 'shortest deletion';
-    reasons.push(`${kind}: ${describe(deletion.rule)} is due at ${iso(deletion.end)}`);
+    reasons.push(`${kind}: ${describe(deletion.rule)} is due at ${formatIsoTime(deletion.end)}`);
     if (explicitDelete !== undefined && implicitDelete !== undefined) {
       reasons.push(`explicit beats implicit: '${implicitDelete.rule.ruleId}' ignored`);
     }
@@ -201,7 +202,7 @@ export function resolveRetention(
     deleteAt = deletion.end;
     disposition = deletion.rule.disposition ?? 'delete';
     if (keep !== undefined && keep.end > deleteAt) {
-      reasons.push(`retention wins over deletion: deferred to ${iso(keep.end)}`);
+      reasons.push(`retention wins over deletion: deferred to ${formatIsoTime(keep.end)}`);
       deleteAt = keep.end;
     }
   }
