@@ -45,6 +45,7 @@ export * from './governance/classification/network-detectors.js';
 export * from './governance/classification/pattern-detector.js';
 export * from './governance/classification/classifier.js';
 export * from './governance/policy-index.js';
+export * from './governance/policy-fields.js';
 export * from './config/config-arguments.js';
 export * from './time/iso-time.js';
 export * from './swim/config.js';

@@ -6,8 +6,6 @@
  */
 
 import {
-  GOVERNANCE_ACTIONS,
-  GOVERNANCE_POLICY_TYPES,
   type AutoGovernance,
   type GovernanceContext,
   type GovernanceEvent,
@@ -22,6 +20,7 @@ import { combinePolicies, orderPolicies } from '../core/governance/combine.js';
 import { parseSimpleMatcher, type SimpleMatcher } from '../core/governance/simple-matcher.js';
 import { requireLabels } from './validation.js';
 import { resolveEmbeddedOptions, type EmbeddedOptions } from './options.js';
+import { checkPolicyFields } from '../core/governance/policy-fields.js';
 
 /**
  * Options for {@link InMemoryAutoGovernance}.
@@ -154,7 +153,7 @@ export class InMemoryAutoGovernance implements AutoGovernance {
   async registerPolicy(policy: GovernancePolicy, options?: CallOptions): Promise<void> {
     options?.signal?.throwIfAborted();
     await Promise.resolve();
-    validatePolicy(policy);
+    checkPolicyFields(policy);
     if (this.#policies.has(policy.policyId)) {
       throw new DistributedError(
         'POLICY_EXISTS',
@@ -219,25 +218,6 @@ export class InMemoryAutoGovernance implements AutoGovernance {
 
 function invalid(message: string): never {
   throw new DistributedError('INVALID_ARGUMENT', message);
-}
-
-function validatePolicy(policy: GovernancePolicy): void {
-  if (typeof policy !== 'object' || (policy as unknown) === null)
-    invalid('a policy must be an object');
-  if (typeof policy.policyId !== 'string' || policy.policyId.length === 0) {
-    invalid('policyId must be a non-empty string');
-  }
-  for (const field of ['name', 'description', 'expression'] as const) {
-    if (typeof policy[field] !== 'string') invalid(`${field} must be a string`);
-  }
-  if (!GOVERNANCE_POLICY_TYPES.includes(policy.type)) {
-    invalid(`type must be one of ${GOVERNANCE_POLICY_TYPES.join(', ')}`);
-  }
-  if (!GOVERNANCE_ACTIONS.includes(policy.action)) {
-    invalid(`action must be one of ${GOVERNANCE_ACTIONS.join(', ')}`);
-  }
-  if (!Number.isSafeInteger(policy.priority)) invalid('priority must be an integer');
-  if (typeof policy.isEnabled !== 'boolean') invalid('isEnabled must be a boolean');
 }
 
 function validateContext(context: GovernanceContext): void {

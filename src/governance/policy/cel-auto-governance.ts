@@ -8,8 +8,6 @@
  */
 
 import {
-  GOVERNANCE_ACTIONS,
-  GOVERNANCE_POLICY_TYPES,
   type AutoGovernance,
   type GovernanceContext,
   type GovernanceEvent,
@@ -34,6 +32,7 @@ import {
   type PolicySetPlan,
 } from './planner.js';
 import { toActivation } from './schema.js';
+import { checkPolicyFields } from '../../core/governance/policy-fields.js';
 
 /**
  * Options for {@link CelAutoGovernance}. Every bound has a default.
@@ -418,27 +417,11 @@ export class CelAutoGovernance implements AutoGovernance {
   }
 
   #validatePolicy(policy: GovernancePolicy): void {
-    if (typeof policy !== 'object' || (policy as unknown) === null) {
-      invalid('a policy must be an object');
-    }
-    if (typeof policy.policyId !== 'string' || policy.policyId.length === 0) {
-      invalid('policyId must be a non-empty string');
-    }
-    for (const field of ['name', 'description', 'expression'] as const) {
-      if (typeof policy[field] !== 'string') invalid(`${field} must be a string`);
-    }
+    checkPolicyFields(policy);
     if (policy.expression.length > this.maxExpressionLength) {
       invalid(
         `expression has ${policy.expression.length} characters, more than maxExpressionLength (${this.maxExpressionLength})`,
       );
     }
-    if (!GOVERNANCE_POLICY_TYPES.includes(policy.type)) {
-      invalid(`type must be one of ${GOVERNANCE_POLICY_TYPES.join(', ')}`);
-    }
-    if (!GOVERNANCE_ACTIONS.includes(policy.action)) {
-      invalid(`action must be one of ${GOVERNANCE_ACTIONS.join(', ')}`);
-    }
-    if (!Number.isSafeInteger(policy.priority)) invalid('priority must be an integer');
-    if (typeof policy.isEnabled !== 'boolean') invalid('isEnabled must be a boolean');
   }
 }
