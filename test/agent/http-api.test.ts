@@ -245,6 +245,23 @@ describe('dw agent --dev HTTP API (real process)', () => {
       );
     });
 
+    it('configuration writes without a key, or with two expectations', async () => {
+      expectError(await call('PUT', '/v1/config', { key: '', value: 'v' }), 400, 'INVALID_REQUEST');
+      expectError(
+        await call('POST', '/v1/config/cas', {
+          key: 'k',
+          value: 'v',
+          expectedRevision: 0,
+          expectedValue: null,
+        }),
+        400,
+        'INVALID_REQUEST',
+      );
+      expectError(await call('DELETE', '/v1/config'), 400, 'INVALID_REQUEST');
+      expectError(await call('GET', '/v1/config?key=k'), 404, 'NOT_FOUND');
+      expect((await call('GET', '/v1/config?prefix=')).json.entries).toEqual([]);
+    });
+
     it('unknown fields', async () => {
       expectError(
         await call('POST', '/v1/governance/policies', { ...denyDeletes, sneaky: true }),
