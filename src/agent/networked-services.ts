@@ -1,24 +1,42 @@
 /**
  * A networked node: the native P2P network and gossip on the Node runtime,
- * the other contracts still the embedded defaults. Membership stays
- * single-node until native membership lands, and `/v1/node` says so.
+ * and with `nativeMembership` the native membership (SWIM + Raft) and its
+ * Raft-replicated configuration; the other contracts are still the embedded
+ * defaults. Without it membership stays single-node, and `/v1/node` says so.
  */
 
 import type { Logger } from 'pino';
+import type { ClusterConfigStore } from '../contracts/cluster-config.js';
+import type { ClusterMembership } from '../contracts/cluster-membership.js';
+import { NativeClusterMembership } from '../native/membership/native-cluster-membership.js';
 import { NativeGossipProtocol } from '../native/gossip/native-gossip-protocol.js';
 import { p2pGossipTransport } from '../native/gossip/gossip-transport.js';
 import { NativeP2PNetwork } from '../native/p2p/native-p2p-network.js';
 import type { Keyring } from '../native/transport/keyring.js';
 import { SecureCodec } from '../native/transport/secure-codec.js';
 import { createNodeRuntime } from '../runtime/node/node-runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { createTlsPskRuntime } from '../runtime/node/tls-psk-runtime.js';
 import { keyringPreSharedKeys } from '../native/transport/tls-psk.js';
 import type { ListenAddress } from './agent.js';
 import { createEmbeddedServices } from './embedded-services.js';
 import type { NodeServices } from './services.js';
 
-/** What `/v1/node` says about membership until native membership lands. */
+/** What `/v1/node` says about membership without `nativeMembership`. */
 export const NETWORKED_MEMBERSHIP = 'embedded (single node)';
+
+/** What `/v1/node` says about the native membership. */
+export const NATIVE_MEMBERSHIP = 'native (SWIM + Raft)';
+
+/** Settings of the native membership (`dw agent --membership native`). */
+export interface NativeMembershipSettings {
+  /** One Raft tick in ms (the heartbeat interval); default 100. */
+  readonly raftTickMs?: number;
+  /** Ticks without a leader before an election (the timeout is drawn from [n, 2n) ticks); default 10. */
+  readonly raftElectionTicks?: number;
+  /** The most Raft voters; further members observe. Default 5. */
+  readonly maxVoters?: number;
+}
 
 /** Options for {@link startNetworkedServices}. */
 export interface NetworkedServicesOptions {
@@ -44,6 +62,8 @@ export interface NetworkedServicesOptions {
   readonly dataDir?: string;
   /** How long a peer may stay unreachable before it is reported lost, in ms; the network's default otherwise. */
   readonly peerLostAfterMs?: number;
+  /** Run the native membership (needs `dataDir`: Raft's term, vote and log must survive a restart). */
+  readonly nativeMembership?: NativeMembershipSettings;
   /** Where runtime errors, refused frames and listener errors are reported. */
   readonly logger: Logger;
 }
@@ -70,6 +90,9 @@ export async function startNetworkedServices(
   const nodeId = embedded.membership.getSelf().nodeId;
   if (options.keyring === undefined && !options.allowPlaintext) {
     throw new Error('a keyring is required unless plaintext is allowed');
+  }
+  if (options.nativeMembership !== undefined && options.dataDir === undefined) {
+    throw new Error('the native membership needs a data directory (Raft state must be durable)');
   }
   const tls = options.transport === 'tls-psk';
   if (tls && options.keyring === undefined) {
@@ -122,24 +145,58 @@ export async function startNetworkedServices(
   });
   const gossip = new NativeGossipProtocol(runtime, transport, { nodeId, onListenerError });
   const listenAddress = network.listenAddress;
+  let native: NativeClusterMembership | undefined;
+  if (options.nativeMembership !== undefined) {
+    try {
+      native = await joinNativeMembership(
+        runtime,
+        network,
+        options.join,
+        options.nativeMembership,
+        logger,
+      );
+    } catch (error) {
+      gossip.close();
+      transport.close();
+      await network.close();
+      await runtime.close();
+      throw error;
+    }
+  }
+  const membership: { membership: ClusterMembership; clusterConfig: ClusterConfigStore } =
+    native === undefined ? embedded : { membership: native, clusterConfig: native.config };
   let closing: Promise<void> | undefined;
   return {
     ...embedded,
-    mode: 'networked',
+    ...membership,
+    mode: native === undefined ? 'networked' : 'native',
     network,
     gossip,
     networkDetails: {
       listenAddress: { host: listenAddress.host, port: listenAddress.port },
       encryption: options.keyring === undefined ? 'plaintext' : tls ? 'tls-psk' : 'keyring',
-      membership: NETWORKED_MEMBERSHIP,
+      membership: native === undefined ? NETWORKED_MEMBERSHIP : NATIVE_MEMBERSHIP,
       stats: () => ({
         network: network.stats,
         gossip: gossip.stats,
         gossipTransport: { ...transport.stats },
+        ...(native === undefined
+          ? {}
+          : {
+              membership: native.stats,
+              raft: native.raft.stats,
+              swim: native.swim?.stats,
+            }),
       }),
     },
     close: () => {
       closing ??= (async () => {
+        try {
+          // Told first, so the others fail over (and drop this node from Raft) at once.
+          await native?.leave('agent stopping');
+        } catch (error) {
+          logger.warn({ err: error }, 'leaving the cluster failed');
+        }
         gossip.close();
         transport.close();
         try {
@@ -152,4 +209,49 @@ export async function startNetworkedServices(
       return closing;
     },
   };
+}
+
+/** Starts SWIM and Raft over the network and joins through `seeds` (none: found a cluster). */
+async function joinNativeMembership(
+  runtime: Runtime,
+  network: NativeP2PNetwork,
+  seeds: readonly ListenAddress[],
+  settings: NativeMembershipSettings,
+  logger: Logger,
+): Promise<NativeClusterMembership> {
+  const membership = new NativeClusterMembership({
+    runtime,
+    network,
+    seeds,
+    ...(settings.maxVoters === undefined ? {} : { maxVoters: settings.maxVoters }),
+    raft: {
+      ...(settings.raftTickMs === undefined ? {} : { tickMs: settings.raftTickMs }),
+      ...(settings.raftElectionTicks === undefined
+        ? {}
+        : { electionTicks: settings.raftElectionTicks }),
+    },
+    onListenerError: (error) => logger.error({ err: error }, 'an event listener threw'),
+    onReconcileError: (change, error) =>
+      logger.warn({ err: error, change }, 'a Raft configuration change failed; it will be retried'),
+  });
+  membership.onMembershipChanged((event) => {
+    logger.info(
+      { event: event.eventType, nodeId: event.node.nodeId, reason: event.reason },
+      'membership changed',
+    );
+  });
+  const address = network.listenAddress;
+  try {
+    await membership.join({
+      nodeId: network.localPeerId,
+      address: address.host,
+      port: address.port,
+      requestedRole: 'follower',
+      metadata: {},
+    });
+  } catch (error) {
+    membership.close();
+    throw error;
+  }
+  return membership;
 }

@@ -9,6 +9,7 @@ import type { AutoGovernance, GovernanceContext } from '../contracts/auto-govern
 import type { AuditTrail } from '../governance/audit/audit-trail.js';
 import { ApiError } from './http/api-error.js';
 import type { GuardedOperation } from './http/router.js';
+import type { GovernanceAdmin } from './services.js';
 
 /**
  * Paths never gated: health (for load balancers), the governance routes
@@ -66,9 +67,18 @@ export function operationContext(operation: GuardedOperation): GovernanceContext
 export function operationGuard(
   governance: AutoGovernance,
   audit: AuditTrail | undefined,
+  admin?: GovernanceAdmin,
 ): (operation: GuardedOperation) => Promise<void> {
   return async (operation) => {
     if (UNGATED.some((pattern) => pattern.test(operation.path))) return;
+    if (admin !== undefined && !admin.loaded) {
+      // Evaluating with an incomplete policy set would let through what a policy denies.
+      throw new ApiError(
+        503,
+        'UNAVAILABLE',
+        'the cluster governance policies are not loaded yet (the cluster configuration is not readable: no leader?)',
+      );
+    }
     const context = operationContext(operation);
     const result = await governance.evaluate(context);
     const policyIds = result.violations.map((violation) => violation.policyId);

@@ -21,6 +21,9 @@ export const POLICY_PREFIX = 'governance/policies/';
 /** How long a change waits to be applied locally before answering (read-your-writes). */
 const APPLY_WAIT_MS = 10_000;
 
+/** How often the first listing is retried while the configuration cannot be read (no leader yet). */
+const LOAD_RETRY_MS = 500;
+
 /** The version of the policy set a node evaluates. */
 export interface PolicySetVersion {
   /** The configuration revision of the last policy change applied here (0: none yet). */
@@ -41,6 +44,8 @@ export class ReplicatedPolicies implements GovernanceAdmin {
   #applied = 0;
   #rejected = 0;
   #unsubscribe: (() => void) | undefined;
+  #loaded = false;
+  #retryTimer: NodeJS.Timeout | undefined;
   // Changes are applied one at a time, in the order the configuration delivers them.
   #queue: Promise<void> = Promise.resolve();
 
@@ -55,16 +60,54 @@ export class ReplicatedPolicies implements GovernanceAdmin {
     this.#logger = logger;
   }
 
-  /** Subscribes to changes, then loads what the configuration holds. */
+  /**
+   * Subscribes to changes, then loads what the configuration holds. When the
+   * configuration cannot be read yet (`UNAVAILABLE`: a Raft cluster still
+   * electing its leader), resolves anyway and keeps retrying; until the
+   * policies are loaded, {@link ReplicatedPolicies.loaded} is false and the
+   * agent refuses operations rather than run them unchecked.
+   */
   async start(): Promise<void> {
     // Subscribe first so nothing written between the listing and the watch is missed.
     this.#unsubscribe = this.#config.onConfigChanged((change) => {
       if (change.key.startsWith(POLICY_PREFIX)) this.#enqueue(change);
     });
+    try {
+      await this.#load();
+    } catch (error) {
+      if (!(error instanceof DistributedError) || error.code !== 'UNAVAILABLE') throw error;
+      this.#logger.warn(
+        { err: error },
+        'the cluster configuration is not readable yet; operations are refused until the governance policies are loaded',
+      );
+      this.#retryLoad();
+    }
+  }
+
+  /** Whether the policies the configuration holds have been loaded. */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  async #load(): Promise<void> {
     for (const entry of await this.#config.list(POLICY_PREFIX)) {
       this.#enqueue({ type: 'put', key: entry.key, value: entry.value, revision: entry.revision });
     }
     await this.#queue;
+    this.#loaded = true;
+  }
+
+  #retryLoad(): void {
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#unsubscribe === undefined) return;
+      this.#load().then(
+        () => this.#logger.info('the governance policies are loaded'),
+        () => {
+          this.#retryLoad();
+        },
+      );
+    }, LOAD_RETRY_MS);
   }
 
   #enqueue(change: ConfigChange): void {
@@ -75,6 +118,8 @@ export class ReplicatedPolicies implements GovernanceAdmin {
   stop(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
   }
 
   /** The policy set this node evaluates. */

@@ -65,6 +65,8 @@ export interface GovernanceAdmin {
   remove(policyId: string): Promise<void>;
   /** The decision for a context with its trace (which policies applied, matched, and why). */
   explain(context: GovernanceContext): Promise<unknown>;
+  /** Whether the cluster's policies are loaded; until then operations are refused. */
+  readonly loaded: boolean;
   /** The policy set this node evaluates. */
   readonly version: {
     readonly configRevision: number;

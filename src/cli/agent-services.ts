@@ -1,7 +1,8 @@
 /**
  * Chooses and builds the services behind `dw agent`: the embedded defaults
- * (`--dev` without `--bind`) or a networked node (`--bind`), and the keyring
- * API's keyring and token.
+ * (`--dev` without `--bind`) or a networked node (`--bind`, with the native
+ * membership under `--membership native`, or etcd's), and the keyring API's
+ * keyring and token.
  */
 
 import { mkdirSync } from 'node:fs';
@@ -35,8 +36,12 @@ export interface AgentServiceOptions {
   readonly nodeId?: string;
   readonly lb?: string;
   readonly apiTokenFile?: string;
-  /** `embedded` (the default: this node alone, or the P2P peers with --bind) or `etcd`. */
-  readonly membership?: 'embedded' | 'etcd';
+  /** `embedded` (the default: this node alone), `native` (SWIM + Raft; needs --bind, --data-dir) or `etcd`. */
+  readonly membership?: 'embedded' | 'native' | 'etcd';
+  /** Raft's tick (heartbeat interval), for `--membership native`. */
+  readonly raftTickMs?: number;
+  /** Raft's election timeout in ticks, for `--membership native`. */
+  readonly raftElectionTicks?: number;
   /** etcd client URLs, for `--membership etcd`. */
   readonly etcdEndpoints?: readonly string[];
   /** Key prefix of the cluster in etcd. */
@@ -144,6 +149,16 @@ async function createServices(
     ...(options.transport === undefined ? {} : { transport: options.transport }),
     ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     ...(options.peerLostAfterMs === undefined ? {} : { peerLostAfterMs: options.peerLostAfterMs }),
+    ...(options.membership === 'native'
+      ? {
+          nativeMembership: {
+            ...(options.raftTickMs === undefined ? {} : { raftTickMs: options.raftTickMs }),
+            ...(options.raftElectionTicks === undefined
+              ? {}
+              : { raftElectionTicks: options.raftElectionTicks }),
+          },
+        }
+      : {}),
     logger,
   });
 }

@@ -83,9 +83,9 @@ program
   .addOption(
     new Option(
       '--membership <kind>',
-      'who forms the cluster and elects the leader: embedded (this node alone) or etcd',
+      'who forms the cluster and elects the leader: embedded (this node alone), native (SWIM + Raft among the --bind peers; needs --data-dir) or etcd',
     )
-      .choices(['embedded', 'etcd'])
+      .choices(['embedded', 'native', 'etcd'])
       .default('embedded'),
   )
   .option(
@@ -94,6 +94,16 @@ program
     parseUrlList,
   )
   .option('--etcd-prefix <prefix>', 'key prefix of this cluster in etcd (default /dw/)')
+  .option(
+    '--raft-tick-ms <ms>',
+    'with --membership native: one Raft tick, the leader heartbeat interval (default 100)',
+    parseMilliseconds,
+  )
+  .option(
+    '--raft-election-ticks <count>',
+    'with --membership native: ticks without a leader before an election; the timeout is drawn from [n, 2n) ticks (default 10)',
+    parseCount,
+  )
   .option(
     '--http <host:port>',
     `where the HTTP API listens (port 0 picks a free one)`,
@@ -165,7 +175,9 @@ interface AgentCommandOptions {
   readonly join?: readonly { readonly host: string; readonly port: number }[];
   readonly keyring?: string;
   readonly apiTokenFile?: string;
-  readonly membership: 'embedded' | 'etcd';
+  readonly membership: 'embedded' | 'native' | 'etcd';
+  readonly raftTickMs?: number;
+  readonly raftElectionTicks?: number;
   readonly transport: 'codec' | 'tls-psk';
   readonly etcdEndpoints?: readonly string[];
   readonly etcdPrefix?: string;
@@ -195,6 +207,18 @@ function agentUsageProblem(options: AgentCommandOptions): string | undefined {
     (options.etcdEndpoints ?? options.etcdPrefix) !== undefined
   ) {
     return '--etcd-endpoints and --etcd-prefix need --membership etcd';
+  }
+  if (
+    options.membership === 'native' &&
+    (options.bind === undefined || options.dataDir === undefined)
+  ) {
+    return '--membership native needs --bind host:port and --data-dir <dir> (Raft keeps its log there)';
+  }
+  if (
+    options.membership !== 'native' &&
+    (options.raftTickMs ?? options.raftElectionTicks) !== undefined
+  ) {
+    return '--raft-tick-ms and --raft-election-ticks need --membership native';
   }
   if (options.bind === undefined) {
     if (options.dev !== true) {

@@ -67,3 +67,4 @@ export * from './raft/raft-node-options.js';
 export * from './raft/raft-node.js';
 export * from './raft/message-codec.js';
 export * from './raft/config-state-machine.js';
+export * from './membership/voter-plan.js';

@@ -24,3 +24,6 @@ export * from './raft/raft-storage.js';
 export * from './raft/native-raft-node.js';
 export * from './raft/raft-cluster-config.js';
 export { isForwardMessage } from './raft/raft-forward-codec.js';
+export * from './membership/leader-failover.js';
+export * from './membership/native-cluster-membership.js';
+export * from '../core/membership/voter-plan.js';

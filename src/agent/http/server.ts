@@ -58,7 +58,7 @@ export function apiRouter(
       ...keyringRoutes(keyring, listenerIsLoopback, now),
       ...auditRoutes(services.audit),
     ],
-    operationGuard(services.governance, services.audit),
+    operationGuard(services.governance, services.audit, services.governanceAdmin),
   );
 }
 

@@ -56,6 +56,12 @@ export interface ConnectionLifecycleOptions {
   /** Reports a peer lost and forgets it. */
   readonly losePeer: (peer: PeerState) => void;
   /**
+   * A greeted peer's last open connection failed (closed or reset without a
+   * goodbye, or its keepalive went unanswered); redials follow. A crashed
+   * process shows up here within a round trip, long before the peer is lost.
+   */
+  readonly connectionFailed?: (peer: PeerState) => void;
+  /**
    * Whether a stream's security is retired (a TLS-PSK stream keyed with a key that is no
    * longer primary): the sweep then closes it like an idle one as soon as its peer is not
    * busy, so a key rotation moves traffic to new connections without losing any.
@@ -194,6 +200,7 @@ export class ConnectionLifecycle {
     } else if (connection.closedByUs || connection.goodbye === 'idle') {
       if (peer.queue.length > 0) this.dial(peer);
     } else {
+      this.#host.connectionFailed?.(peer);
       this.#failing(peer);
     }
   }

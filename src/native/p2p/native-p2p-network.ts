@@ -195,6 +195,7 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
   readonly #advertise: NetworkAddress | undefined;
   readonly #peerEvents: EventHub<PeerEvent>;
   readonly #messages: EventHub<PeerMessage>;
+  readonly #connectionFailures: EventHub<PeerInfo>;
   readonly #peers: PeerTable;
   readonly #lifecycle: ConnectionLifecycle;
   readonly #requests: RequestTracker;
@@ -231,6 +232,7 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
         : { host: options.advertise.host, port: options.advertise.port };
     this.#peerEvents = new EventHub(this.#options.onListenerError);
     this.#messages = new EventHub(this.#options.onListenerError);
+    this.#connectionFailures = new EventHub(this.#options.onListenerError);
     const clock = this.#runtime.clock;
     const now = (): number => clock.now();
     const monotonic = (): number => clock.monotonic();
@@ -318,6 +320,9 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
       },
       losePeer: (peer) => {
         this.#losePeer(peer);
+      },
+      connectionFailed: (peer) => {
+        this.#connectionFailures.emit(peerInfo(peer));
       },
       ...(security.retired !== undefined && { retired: security.retired }),
     });
@@ -451,6 +456,20 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
    */
   onPeerEvent(listener: Listener<PeerEvent>): Unsubscribe {
     return this.#peerEvents.subscribe(listener);
+  }
+
+  /**
+   * Subscribes to connection failures: a known peer's last open connection
+   * closed or was reset without a goodbye, or stopped answering keepalives.
+   * The network redials it and reports it lost only after `lostAfterMs`; this
+   * is the early hint (a crashed process's connections close at once), for
+   * failure detectors that want it. A goodbye is reported as `peer-lost` instead.
+   *
+   * @param listener - Called with the peer, as last known.
+   * @returns A disposer.
+   */
+  onConnectionFailed(listener: Listener<PeerInfo>): Unsubscribe {
+    return this.#connectionFailures.subscribe(listener);
   }
 
   /**

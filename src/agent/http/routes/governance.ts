@@ -22,7 +22,9 @@ export function governanceRoutes(services: NodeServices): Route[] {
         status: 200,
         body: {
           policies: (await governance.getActivePolicies()).length,
-          ...(governanceAdmin === undefined ? {} : { version: governanceAdmin.version }),
+          ...(governanceAdmin === undefined
+            ? {}
+            : { version: governanceAdmin.version, policiesLoaded: governanceAdmin.loaded }),
         },
       }),
     },
