@@ -70,7 +70,7 @@ async function members(nodeId: string): Promise<Node[]> {
 }
 
 async function leaderOf(nodeId: string): Promise<string | undefined> {
-  const answer = await json('/v1/leader', nodeId).catch(() => ({}));
+  const answer: Record<string, unknown> = await json('/v1/leader', nodeId).catch(() => ({}));
   return (answer['leader'] as Node | undefined)?.nodeId;
 }
 
