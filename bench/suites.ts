@@ -1,6 +1,7 @@
 /** Every benchmark suite, by name. */
 
 import type { BenchSuite } from './harness.js';
+import { electionSuite } from './election/index.js';
 import { gossipSuite } from './gossip.js';
 import { governanceSuite } from './governance.js';
 import { lbSuite } from './lb/index.js';
@@ -14,4 +15,5 @@ export const suites: readonly BenchSuite[] = [
   gossipSuite,
   transportSuite,
   governanceSuite,
+  electionSuite,
 ];

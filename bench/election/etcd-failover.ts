@@ -8,6 +8,10 @@
 
 import { Etcd3 } from 'etcd3';
 import { startEtcdCluster, type EtcdTiming } from '../../test/support/etcd-cluster.js';
+import { onBenchExit } from './reaper.js';
+
+/** A trial that has not recovered by then fails the benchmark. */
+const TRIAL_TIMEOUT_MS = 30_000;
 
 /** Milliseconds from SIGKILL of the leader to the first successful linearizable read. */
 export async function measureEtcdFailover(
@@ -16,6 +20,10 @@ export async function measureEtcdFailover(
   log: (line: string) => void,
 ): Promise<number[]> {
   const cluster = await startEtcdCluster(5, timing);
+  // Ctrl-C or a crash of the benchmark must not leave etcd running.
+  const unregister = onBenchExit(() => {
+    for (const member of cluster.members) member.child?.kill('SIGKILL');
+  });
   const samples: number[] = [];
   try {
     for (let trial = 0; trial < trials; trial += 1) {
@@ -30,27 +38,37 @@ export async function measureEtcdFailover(
         const killedAt = performance.now();
         await cluster.kill(leader);
         for (;;) {
+          let value: string | null | undefined;
           try {
-            await client
+            value = await client
               .get('bench/key')
               .options({ deadline: Date.now() + timing.electionMs })
               .string();
-            break;
           } catch {
-            // no leader yet
+            value = undefined; // no leader yet
+          }
+          if (value === String(trial)) break;
+          if (value !== undefined) {
+            throw new Error(`etcd read ${String(value)} after the failover, not ${String(trial)}`);
+          }
+          if (performance.now() - killedAt > TRIAL_TIMEOUT_MS) {
+            throw new Error(
+              `etcd served no read within ${String(TRIAL_TIMEOUT_MS)} ms of the kill`,
+            );
           }
         }
         samples.push(performance.now() - killedAt);
       } finally {
         client.close();
       }
-      await cluster.restart(leader);
       log(
         `etcd trial ${String(trial + 1)}/${String(trials)}: ${samples.at(-1)?.toFixed(0) ?? '?'} ms`,
       );
+      if (trial + 1 < trials) await cluster.restart(leader);
     }
   } finally {
     await cluster.stop();
+    unregister();
   }
   return samples;
 }
@@ -59,7 +77,9 @@ export async function measureEtcdFailover(
 async function settledLeader(leaderName: () => Promise<string | undefined>): Promise<string> {
   let previous: string | undefined;
   let stableSince = Date.now();
+  const deadline = Date.now() + 60_000;
   for (;;) {
+    if (Date.now() > deadline) throw new Error('etcd did not settle on one leader within 60 s');
     const leader = await leaderName();
     if (leader !== previous) {
       previous = leader;
