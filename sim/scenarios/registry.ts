@@ -3,6 +3,7 @@
 import type { SimScenario } from '../../src/runtime/sim/scenario.js';
 import { broadcastFlood } from './broadcast-flood.js';
 import { gossipDissemination } from './gossip-dissemination.js';
+import { nativeMembership } from './native-membership.js';
 import { pingMesh } from './ping-mesh.js';
 import { raft3, raft5 } from './raft-cluster.js';
 import { swimAccuracy } from './swim-accuracy.js';
@@ -19,4 +20,5 @@ export const scenarios: readonly SimScenario[] = [
   swimLoad,
   raft3,
   raft5,
+  nativeMembership,
 ];

@@ -394,7 +394,20 @@ export class NativeClusterMembership implements ClusterMembership, AsyncDisposab
     this.#phase = 'joined';
     this.#firstSeen.set(this.nodeId, this.#self.joinedAt);
     this.#emit('node-joined', this.getSelf(), `${this.nodeId} joined`);
+    // Peers the network met while SWIM was joining, but SWIM has not heard of
+    // (two joiners that chose each other as seeds): exchange state with them too.
+    for (const peer of await this.#network.discoverPeers()) this.#meet(swim, peer);
     this.#scheduleReconcile(0);
+  }
+
+  /** Exchanges SWIM state with a network peer SWIM does not know, so no island of members forms. */
+  #meet(
+    swim: NativeSwim,
+    peer: { readonly peerId: string; readonly address: string; readonly port: number },
+  ): void {
+    this.#learnAddress(peer);
+    if (this.#phase !== 'joined' || swim.member(peer.peerId) !== undefined) return;
+    swim.join([{ host: peer.address, port: peer.port }]).catch(() => undefined);
   }
 
   /**
@@ -518,12 +531,9 @@ export class NativeClusterMembership implements ClusterMembership, AsyncDisposab
           this.#failover?.memberGone(peer.peerId);
           return;
         }
-        this.#learnAddress(peer);
-        // A peer SWIM does not know (this node restarted alone, or a partition
-        // healed): exchange state with it rather than wait for a reconnect round.
-        if (this.#phase === 'joined' && swim.member(peer.peerId) === undefined) {
-          swim.join([{ host: peer.address, port: peer.port }]).catch(() => undefined);
-        }
+        // A peer SWIM does not know (this node restarted alone, or joined an
+        // island): exchange state with it rather than wait for a reconnect round.
+        this.#meet(swim, peer);
       }),
       network.onConnectionFailed((peer) => {
         this.#failover?.memberGone(peer.peerId);
