@@ -411,8 +411,9 @@ export class NativeClusterMembership implements ClusterMembership, AsyncDisposab
   }
 
   /**
-   * Leaves gracefully: SWIM gossips the leave (the leader then removes this
-   * node from Raft), then SWIM and Raft stop. Leaving twice is harmless.
+   * Leaves gracefully: Raft stops, SWIM gossips the leave (the leader, or
+   * the successor the others elect at once, then removes this node from
+   * Raft), then SWIM stops. Leaving twice is harmless.
    *
    * @param reason - Passed on in the `node-left` event.
    * @param options - Cancellation (checked before anything changes).
@@ -424,6 +425,10 @@ export class NativeClusterMembership implements ClusterMembership, AsyncDisposab
     const self = this.getSelf();
     this.#phase = 'left';
     this.#emit('node-left', Object.freeze({ ...self, status: 'leaving' }), reason);
+    // Raft stops first: a leader that kept heartbeating while its leave spreads
+    // would hold its followers back from electing a successor on the news.
+    this.config.close();
+    this.raft.close();
     try {
       if (wasJoined) await this.#swim?.leave();
     } finally {

@@ -190,6 +190,23 @@ describe('NativeClusterMembership', () => {
     expect(left).toBeDefined();
   });
 
+  it('a leader that leaves is succeeded on the news, and its successor removes it from Raft', async () => {
+    const [n1, n2, n3] = await threeMembers();
+    await n1?.stop(); // a graceful leave of the leader
+    await vi.waitFor(
+      () => {
+        const leader = n2?.membership.raft.leaderId ?? '';
+        expect(['n2', 'n3']).toContain(leader);
+        expect(n3?.membership.raft.leaderId).toBe(leader);
+        expect(n2?.membership.raft.membership.voters).toEqual(['n2', 'n3']);
+      },
+      { timeout: 10_000, interval: 20 },
+    );
+    const hints =
+      (n2?.membership.stats.failoverHints ?? 0) + (n3?.membership.stats.failoverHints ?? 0);
+    expect(hints).toBeGreaterThan(0);
+  });
+
   it('refuses a join request for another node, a reserved metadata key and a second join', async () => {
     const m = await member('n9', [], { join: false });
     const base = {
