@@ -14,10 +14,14 @@
  * as voters.
  */
 
-import { NativeClusterMembership } from '../../src/native/membership/native-cluster-membership.js';
+import {
+  NativeClusterMembership,
+  type NativeClusterMembershipOptions,
+} from '../../src/native/membership/native-cluster-membership.js';
 import { NativeP2PNetwork } from '../../src/native/p2p/native-p2p-network.js';
 import { Keyring } from '../../src/native/transport/keyring.js';
 import { SecureCodec } from '../../src/native/transport/secure-codec.js';
+import type { Runtime } from '../../src/runtime/runtime.js';
 import type { SimScenario } from '../../src/runtime/sim/scenario.js';
 import { Simulation, formatFailure } from '../../src/runtime/sim/simulation.js';
 import { CutRecord, scheduleRandomFaults } from './faults.js';
@@ -58,6 +62,58 @@ export interface NativeMembershipRecord {
   convergedAtMs: number | undefined;
 }
 
+/**
+ * Starts one simulated member: the P2P network (keyring-encrypted) on
+ * `PORT`, advertised under its id as host, and the membership, joined
+ * through `seeds` (member ids; none founds the cluster). Resolves once joined;
+ * the membership is returned before that through `onCreated`.
+ *
+ * @param runtime - The member's simulated runtime.
+ * @param id - Its id, also its host name.
+ * @param seeds - Ids of members to join through.
+ * @param options - Membership options (Raft timing, failover, SWIM profile).
+ * @param onCreated - Told of the membership as soon as it exists (Raft runs before the join ends).
+ * @returns The joined membership.
+ */
+export async function startSimMember(
+  runtime: Runtime,
+  id: string,
+  seeds: readonly string[],
+  options: Omit<NativeClusterMembershipOptions, 'runtime' | 'network' | 'seeds'> = {},
+  onCreated?: (membership: NativeClusterMembership) => void,
+): Promise<NativeClusterMembership> {
+  const addresses = seeds.map((host) => ({ host, port: PORT }));
+  const network = new NativeP2PNetwork({
+    runtime,
+    localPeerId: id,
+    listen: { host: '', port: PORT },
+    advertise: { host: id, port: PORT },
+    seeds: addresses,
+    codec: new SecureCodec({
+      keyring: new Keyring([{ keyId: 'k1', key: KEY.slice() }], 'k1'),
+      localNodeId: id,
+      random: runtime.random,
+    }),
+  });
+  await network.start();
+  const membership = new NativeClusterMembership({
+    joinTimeoutMs: 600_000,
+    ...options,
+    runtime,
+    network,
+    seeds: addresses,
+  });
+  onCreated?.(membership);
+  await membership.join({
+    nodeId: id,
+    address: id,
+    port: PORT,
+    requestedRole: 'follower',
+    metadata: {},
+  });
+  return membership;
+}
+
 /** Formation is given this long before the faults start. */
 const FORMATION_MS = 30_000;
 
@@ -81,37 +137,17 @@ export function setupNativeMembership(
   };
   for (const id of IDS) {
     sim.addNode(id, async (runtime) => {
-      const seeds =
-        id === 'n1' ? [] : IDS.filter((o) => o !== id).map((host) => ({ host, port: PORT }));
-      const network = new NativeP2PNetwork({
+      const seeds = id === 'n1' ? [] : IDS.filter((o) => o !== id);
+      await startSimMember(
         runtime,
-        localPeerId: id,
-        listen: { host: '', port: PORT },
-        advertise: { host: id, port: PORT },
+        id,
         seeds,
-        codec: new SecureCodec({
-          keyring: new Keyring([{ keyId: 'k1', key: KEY.slice() }], 'k1'),
-          localNodeId: id,
-          random: runtime.random,
-        }),
-      });
-      await network.start();
-      const membership = new NativeClusterMembership({
-        runtime,
-        network,
-        seeds,
-        raft: { tickMs: 50, electionTicks: 10, snapshotEntries: 64 },
-        fastFailover: options.fastFailover ?? true,
-        joinTimeoutMs: 600_000,
-      });
-      members.set(id, membership);
-      await membership.join({
-        nodeId: id,
-        address: id,
-        port: PORT,
-        requestedRole: 'follower',
-        metadata: {},
-      });
+        {
+          raft: { tickMs: 50, electionTicks: 10, snapshotEntries: 64 },
+          fastFailover: options.fastFailover ?? true,
+        },
+        (membership) => members.set(id, membership),
+      );
     });
   }
   const live = (): NativeClusterMembership[] =>

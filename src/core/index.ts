@@ -68,3 +68,4 @@ export * from './raft/raft-node.js';
 export * from './raft/message-codec.js';
 export * from './raft/config-state-machine.js';
 export * from './membership/voter-plan.js';
+export * from './membership/join-request.js';

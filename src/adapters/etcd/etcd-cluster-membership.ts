@@ -23,14 +23,17 @@ import type {
   ClusterMembershipEventType,
   ClusterNode,
 } from '../../contracts/cluster-membership.js';
-import { CLUSTER_NODE_ROLES } from '../../contracts/cluster-membership.js';
 import type { CallOptions, Listener, Unsubscribe } from '../../contracts/common.js';
 import { DistributedError } from '../../contracts/errors.js';
 import type { FederationNode } from '../../contracts/federation-node.js';
 import { EventHub } from '../../core/events.js';
+import {
+  checkJoinable,
+  checkJoinRequest,
+  type JoinPhase,
+} from '../../core/membership/join-request.js';
 import { InMemoryFederationNode } from '../../inmemory/in-memory-federation-node.js';
 import { resolveEmbeddedOptions, type EmbeddedOptions } from '../../inmemory/options.js';
-import { requireLabels, requireNonEmpty } from '../../inmemory/validation.js';
 import { EtcdConfigStore } from './etcd-config-store.js';
 import { etcdCall } from './etcd-errors.js';
 import { decodeMemberRecord, encodeMemberRecord, type MemberRecord } from './member-record.js';
@@ -65,8 +68,6 @@ export interface EtcdClusterMembershipOptions extends EmbeddedOptions {
   /** Node-level RPC to another member; default none (only this node is reachable). */
   readonly federation?: (node: ClusterNode) => FederationNode | undefined;
 }
-
-type Phase = 'idle' | 'joining' | 'joined' | 'left';
 
 const MEMBERS = 'members/';
 const ELECTION = 'leader';
@@ -119,7 +120,7 @@ export class EtcdClusterMembership implements ClusterMembership, AsyncDisposable
   readonly #members = new Map<string, MemberRecord>();
   readonly #stats = { rejectedRecords: 0, droppedMembers: 0, reRegistrations: 0, reCampaigns: 0 };
   readonly #timers = new Set<NodeJS.Timeout>();
-  #phase: Phase = 'idle';
+  #phase: JoinPhase = 'idle';
   #record: MemberRecord;
   #leaderId: string | undefined;
   #lease: Lease | undefined;
@@ -252,13 +253,8 @@ export class EtcdClusterMembership implements ClusterMembership, AsyncDisposable
    */
   async join(request: ClusterJoinRequest, options?: CallOptions): Promise<void> {
     options?.signal?.throwIfAborted();
-    this.#checkRequest(request);
-    if (this.#phase === 'left') {
-      throw new DistributedError('CLOSED', 'this membership has left; create a new one to rejoin');
-    }
-    if (this.#phase !== 'idle') {
-      throw new DistributedError('ALREADY_JOINED', `${request.nodeId} has already joined`);
-    }
+    checkJoinRequest(request, this.#record.nodeId);
+    checkJoinable(this.#phase, request.nodeId);
     this.#phase = 'joining';
     const observer = request.requestedRole === 'observer';
     this.#record = Object.freeze({
@@ -538,27 +534,6 @@ export class EtcdClusterMembership implements ClusterMembership, AsyncDisposable
     await quietly(lease === undefined ? undefined : () => lease.revoke());
     await quietly(() => this.config.close());
     this.#client.close();
-  }
-
-  #checkRequest(request: ClusterJoinRequest): void {
-    // Typed, but callers may be plain JavaScript or decoded JSON: check every field.
-    const fields: Partial<Record<keyof ClusterJoinRequest, unknown>> = { ...request };
-    requireNonEmpty('request.nodeId', fields.nodeId);
-    if (fields.nodeId !== this.#record.nodeId) {
-      throw new DistributedError(
-        'INVALID_ARGUMENT',
-        `request.nodeId '${request.nodeId}' is not this node ('${this.#record.nodeId}')`,
-      );
-    }
-    requireNonEmpty('request.address', fields.address);
-    const port = fields.port;
-    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535) {
-      throw new DistributedError('INVALID_ARGUMENT', 'request.port must be an integer in 0–65535');
-    }
-    if (!CLUSTER_NODE_ROLES.some((role) => role === fields.requestedRole)) {
-      throw new DistributedError('INVALID_ARGUMENT', 'request.requestedRole is not a known role');
-    }
-    requireLabels('request.metadata', fields.metadata);
   }
 
   #toNode(record: MemberRecord): ClusterNode {

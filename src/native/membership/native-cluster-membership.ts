@@ -20,6 +20,11 @@ import { DistributedError } from '../../contracts/errors.js';
 import type { FederationNode } from '../../contracts/federation-node.js';
 import { EventHub } from '../../core/events.js';
 import {
+  checkJoinable,
+  checkJoinRequest,
+  type JoinPhase,
+} from '../../core/membership/join-request.js';
+import {
   RAFT_ROLE_META_KEY,
   nextVoterChange,
   type VoterChange,
@@ -116,8 +121,6 @@ export interface NativeMembershipStats {
   readonly configurationChanges: number;
 }
 
-type Phase = 'idle' | 'joining' | 'joined' | 'left';
-
 const SWIM_EVENTS: Partial<Record<SwimEvent['type'], ClusterMembershipEventType>> = {
   joined: 'node-joined',
   suspect: 'node-suspected',
@@ -189,7 +192,7 @@ export class NativeClusterMembership implements ClusterMembership, AsyncDisposab
   readonly #subscriptions: Unsubscribe[] = [];
   #swimTransport: ClosableGossipTransport | undefined;
   #swim: NativeSwim | undefined;
-  #phase: Phase = 'idle';
+  #phase: JoinPhase = 'idle';
   #self: ClusterNode;
   #reconcileTimer: Timer | undefined;
   #changing = false;
@@ -348,13 +351,11 @@ export class NativeClusterMembership implements ClusterMembership, AsyncDisposab
    */
   async join(request: ClusterJoinRequest, options?: CallOptions): Promise<void> {
     options?.signal?.throwIfAborted();
-    this.#checkRequest(request);
-    if (this.#phase === 'left') {
-      throw new DistributedError('CLOSED', 'this membership has left; create a new one to rejoin');
+    checkJoinRequest(request, this.nodeId);
+    if (RAFT_ROLE_META_KEY in request.metadata) {
+      throw invalid(`metadata key '${RAFT_ROLE_META_KEY}' is reserved`);
     }
-    if (this.#phase !== 'idle') {
-      throw new DistributedError('ALREADY_JOINED', `${request.nodeId} has already joined`);
-    }
+    checkJoinable(this.#phase, request.nodeId);
     this.#phase = 'joining';
     const metadata = Object.freeze({ ...request.metadata });
     this.#self = Object.freeze({
@@ -465,25 +466,6 @@ export class NativeClusterMembership implements ClusterMembership, AsyncDisposab
   }
 
   // ---------------------------------------------------------------- joining
-
-  #checkRequest(request: ClusterJoinRequest): void {
-    if (typeof request !== 'object' || (request as unknown) === null) {
-      throw invalid('a join request is required');
-    }
-    if (request.nodeId !== this.nodeId) {
-      throw invalid(`the request is for '${request.nodeId}', this node is '${this.nodeId}'`);
-    }
-    if (typeof request.address !== 'string' || request.address === '') {
-      throw invalid('address must be a non-empty string');
-    }
-    if (!Number.isInteger(request.port) || request.port < 1 || request.port > 65_535) {
-      throw invalid('port must be an integer in 1..65535');
-    }
-    for (const [key, value] of Object.entries(request.metadata)) {
-      if (typeof value !== 'string') throw invalid(`metadata '${key}' must be a string`);
-      if (key === RAFT_ROLE_META_KEY) throw invalid(`metadata key '${key}' is reserved`);
-    }
-  }
 
   /** The seeds the network has greeted (SWIM needs a peer id to reach one), waiting for the first. */
   async #knownSeeds(options: CallOptions | undefined): Promise<NetworkAddress[]> {

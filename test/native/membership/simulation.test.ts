@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { NativeClusterMembership } from '../../../src/native/membership/native-cluster-membership.js';
-import { NativeP2PNetwork } from '../../../src/native/p2p/native-p2p-network.js';
-import { SecureCodec } from '../../../src/native/transport/secure-codec.js';
 import { Simulation } from '../../../src/runtime/sim/simulation.js';
-import { runNativeMembershipSeed } from '../../../sim/scenarios/native-membership.js';
-import { clusterKeyring } from '../p2p/support.js';
+import {
+  runNativeMembershipSeed,
+  startSimMember,
+} from '../../../sim/scenarios/native-membership.js';
 
 const IDS = ['n1', 'n2', 'n3', 'n4', 'n5'];
-const PORT = 7000;
 const TICK_MS = 50;
 const ELECTION_TICKS = 10;
 
@@ -20,40 +19,19 @@ function cluster(seed: number, options: { fastFailover: boolean; loss: number })
   const members = new Map<string, NativeClusterMembership>();
   for (const id of IDS) {
     sim.addNode(id, async (runtime) => {
-      const seeds = id === 'n1' ? [] : [{ host: 'n1', port: PORT }];
-      const network = new NativeP2PNetwork({
+      await startSimMember(
         runtime,
-        localPeerId: id,
-        listen: { host: '', port: PORT },
-        advertise: { host: id, port: PORT },
-        seeds,
-        codec: new SecureCodec({
-          keyring: clusterKeyring(),
-          localNodeId: id,
-          random: runtime.random,
-        }),
-        lostAfterMs: 60_000,
-      });
-      await network.start();
-      const membership = new NativeClusterMembership({
-        runtime,
-        network,
-        seeds,
-        // A restarted founder has state, so it does not found a second cluster.
-        bootstrap: id === 'n1',
-        raft: { tickMs: TICK_MS, electionTicks: ELECTION_TICKS },
-        swimProfile: 'lan',
-        fastFailover: options.fastFailover,
-        joinTimeoutMs: 120_000,
-      });
-      members.set(id, membership);
-      await membership.join({
-        nodeId: id,
-        address: id,
-        port: PORT,
-        requestedRole: 'follower',
-        metadata: {},
-      });
+        id,
+        id === 'n1' ? [] : ['n1'],
+        {
+          // A restarted founder has state, so it does not found a second cluster.
+          bootstrap: id === 'n1',
+          raft: { tickMs: TICK_MS, electionTicks: ELECTION_TICKS },
+          swimProfile: 'lan',
+          fastFailover: options.fastFailover,
+        },
+        (membership) => members.set(id, membership),
+      );
     });
   }
   const live = () => IDS.filter((id) => sim.isAlive(id));
