@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEtcdCluster, type EtcdCluster } from '../support/etcd-cluster.js';
 import { DW_MAIN, runDw, startAgentProcess, type AgentProcess } from '../support/dw-process.js';
+import { READ_ONLY_CONFIG_POLICY, addPolicy, putConfig } from '../support/cluster-policy.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Two dw agents whose membership and configuration live in a three-member etcd on loopback.
@@ -119,28 +120,9 @@ describe('dw agent --membership etcd', { timeout: 60_000 }, () => {
   });
 
   it('a policy added on one agent denies an operation on the other, at the same version', async () => {
-    const policy = {
-      policyId: 'no-config-writes',
-      name: 'Configuration is read-only',
-      description: 'writes to the cluster configuration are refused',
-      type: 'access',
-      expression: 'operation == "write" && resource.path == "/v1/config"',
-      action: 'deny',
-      priority: 100,
-      isEnabled: true,
-    };
-    const added = await fetch(`${url('alpha')}/v1/governance/policies`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(policy),
-    });
+    const added = await addPolicy(url('alpha'), READ_ONLY_CONFIG_POLICY);
     expect(added.status).toBe(201);
-    const put = (): Promise<Response> =>
-      fetch(`${url('beta')}/v1/config`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ key: 'k', value: 'v' }),
-      });
+    const put = (): Promise<Response> => putConfig(url('beta'), 'k', 'v');
     await waitFor(async () => (await put()).status === 403);
     const refused = (await (await put()).json()) as { error: { code: string } };
     expect(refused.error.code).toBe('POLICY_DENIED');

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgentProcess, type AgentProcess } from '../support/dw-process.js';
+import { READ_ONLY_CONFIG_POLICY, addPolicy, putConfig } from '../support/cluster-policy.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Three dw agents on loopback whose membership is the native one: SWIM and Raft
@@ -90,12 +91,8 @@ async function agreed(on: readonly string[], ids: readonly string[] = on): Promi
   }
 }
 
-function putConfig(nodeId: string, key: string, value: string): Promise<Response> {
-  return fetch(`${url(nodeId)}/v1/config`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ key, value }),
-  });
+function put(nodeId: string, key: string, value: string): Promise<Response> {
+  return putConfig(url(nodeId), key, value);
 }
 
 beforeAll(async () => {
@@ -115,41 +112,27 @@ describe('dw agent --membership native', { timeout: 60_000 }, () => {
     expect(roles).toEqual(['follower', 'follower', 'leader']);
     const node = await json('/v1/node', 'n3');
     expect(node['membership']).toBe('native (SWIM + Raft)');
-    expect((await putConfig('n2', 'tiers/hot', 'ssd')).status).toBe(200);
+    expect((await put('n2', 'tiers/hot', 'ssd')).status).toBe(200);
     const read = await json('/v1/config?key=tiers/hot', 'n3');
     expect((read['entry'] as { value: string }).value).toBe('ssd');
   });
 
   it('a policy added on one agent denies on another: policies replicate through Raft', async () => {
-    const policy = {
-      policyId: 'no-config-writes',
-      name: 'Configuration is read-only',
-      description: 'writes to the cluster configuration are refused',
-      type: 'access',
-      expression: 'operation == "write" && resource.path == "/v1/config"',
-      action: 'deny',
-      priority: 100,
-      isEnabled: true,
-    };
-    const added = await fetch(`${url('n3')}/v1/governance/policies`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(policy),
-    });
+    const added = await addPolicy(url('n3'), READ_ONLY_CONFIG_POLICY);
     expect(added.status).toBe(201);
-    await waitFor(async () => (await putConfig('n1', 'k', 'v')).status === 403);
+    await waitFor(async () => (await put('n1', 'k', 'v')).status === 403);
     const removed = await fetch(`${url('n1')}/v1/governance/policies/no-config-writes`, {
       method: 'DELETE',
     });
     expect(removed.status).toBe(204);
-    await waitFor(async () => (await putConfig('n1', 'k', 'v')).status === 200);
+    await waitFor(async () => (await put('n1', 'k', 'v')).status === 200);
   });
 
   it('SIGKILL of the leader: a new leader serves reads, the dead member is reported, and it rejoins', async () => {
     const leader = (await leaderOf('n1')) ?? '';
     expect(IDS).toContain(leader);
     const survivors = IDS.filter((id) => id !== leader);
-    expect((await putConfig(survivors[0] ?? '', 'before-kill', 'kept')).status).toBe(200);
+    expect((await put(survivors[0] ?? '', 'before-kill', 'kept')).status).toBe(200);
     agents.get(leader)?.child.kill('SIGKILL');
     await agents.get(leader)?.exited;
     // A linearizable read needs a leader: it succeeds again once one is elected.
