@@ -195,6 +195,8 @@ export class NativeClusterMembership implements ClusterMembership, AsyncDisposab
   #phase: JoinPhase = 'idle';
   #self: ClusterNode;
   #reconcileTimer: Timer | undefined;
+  /** Aborted by leave and close, so a join in progress ends with them. */
+  readonly #lifetime = new AbortController();
   #changing = false;
   #changesApplied = 0;
 
@@ -384,13 +386,22 @@ export class NativeClusterMembership implements ClusterMembership, AsyncDisposab
     this.#swimTransport = swimTransport;
     this.#swim = swim;
     this.#listen(swim);
+    const signal =
+      options?.signal === undefined
+        ? this.#lifetime.signal
+        : AbortSignal.any([options.signal, this.#lifetime.signal]);
     try {
-      const seeds = await this.#knownSeeds(options);
-      await swim.join(seeds, options);
+      const seeds = await this.#knownSeeds({ signal });
+      await swim.join(seeds, { signal });
     } catch (error) {
-      this.#stopSwim();
-      this.#phase = 'idle';
+      if (this.#stillJoining()) {
+        this.#stopSwim();
+        this.#phase = 'idle';
+      }
       throw error;
+    }
+    if (!this.#stillJoining()) {
+      throw new DistributedError('CLOSED', 'the membership left or closed while joining');
     }
     this.#phase = 'joined';
     this.#firstSeen.set(this.nodeId, this.#self.joinedAt);
@@ -399,6 +410,11 @@ export class NativeClusterMembership implements ClusterMembership, AsyncDisposab
     // (two joiners that chose each other as seeds): exchange state with them too.
     for (const peer of await this.#network.discoverPeers()) this.#meet(swim, peer);
     this.#scheduleReconcile(0);
+  }
+
+  /** Whether no leave or close came while a join awaited (the compiler cannot see that it may). */
+  #stillJoining(): boolean {
+    return this.#phase === 'joining';
   }
 
   /** Exchanges SWIM state with a network peer SWIM does not know, so no island of members forms. */
@@ -670,6 +686,9 @@ export class NativeClusterMembership implements ClusterMembership, AsyncDisposab
   }
 
   #stop(): void {
+    this.#lifetime.abort(
+      new DistributedError('CLOSED', 'the membership left or closed while joining'),
+    );
     this.#stopSwim();
     this.#failover?.close();
     this.config.close();

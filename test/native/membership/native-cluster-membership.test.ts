@@ -237,6 +237,21 @@ describe('NativeClusterMembership', () => {
     ).toBe('INVALID_ARGUMENT');
   });
 
+  it('a leave during a join ends it: the join fails with CLOSED and the membership stays left', async () => {
+    const m = await member('n8', [{ host: '127.0.0.1', port: 9 }], { join: false });
+    const joining = m.membership.join({
+      nodeId: 'n8',
+      address: m.address.host,
+      port: m.address.port,
+      requestedRole: 'follower',
+      metadata: {},
+    });
+    await m.membership.leave('changed my mind');
+    await expect(joining).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(m.membership.getSelf().status).toBe('leaving');
+    expect(m.membership.getMembers()).toEqual([]);
+  });
+
   it('a join with an unreachable seed fails with UNAVAILABLE and can be retried', async () => {
     const m = await startMember('lonely', [{ host: '127.0.0.1', port: 9 }], { join: false });
     started.push(m);
