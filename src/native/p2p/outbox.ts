@@ -67,6 +67,11 @@ const SOLO_WRITE_BYTES = 16 * 1024;
  * large envelope gets a frame of its own. Sealing happens at write time, so a
  * keyring rotation never strands a queued envelope under a removed key.
  *
+ * A large envelope (16 KiB of payload or more) queued when nothing waits
+ * ahead of it, to a peer with an open connection that takes writes, is sealed
+ * and written at once instead, straight from the caller's payload: no copy of
+ * the payload in the clear, and no fresh buffer for one.
+ *
  * @since 2.0.0
  */
 export class Outbox {
@@ -95,8 +100,23 @@ export class Outbox {
    */
   enqueue(peer: PeerState, item: Outgoing): void {
     peer.queue.reserve(peer.peerId, item.payload.length);
+    const target = openConnectionOf(peer);
+    if (
+      target !== undefined &&
+      item.payload.length >= SOLO_WRITE_BYTES &&
+      peer.queue.length === 0 &&
+      target.writable &&
+      this.#options.codec.seals
+    ) {
+      // A large envelope with nothing queued ahead of it and a connection ready: sealed and
+      // written now, the cipher reading the caller's payload where it is (no copy of it, and
+      // no fresh buffer for one: that costs more than the encryption at 64 KiB). It would be
+      // a frame of its own anyway, and sealing now is sealing at write time.
+      this.#writeSealed(target, this.#envelope(peer.peerId, item));
+      return;
+    }
     peer.queue.push(this.#options.codec.encode(this.#envelope(peer.peerId, item)));
-    if (openConnectionOf(peer) !== undefined) {
+    if (target !== undefined) {
       if (!peer.flushScheduled) {
         peer.flushScheduled = true;
         queueMicrotask(peer.flushTask);
@@ -169,6 +189,18 @@ export class Outbox {
       this.#options.onError(error);
       return;
     }
+    this.#writeFrame(connection, framed, traffic);
+  }
+
+  /**
+   * Seals one envelope into a frame of its own and writes it. An invalid
+   * envelope throws, as encoding it for the queue would (nothing is written).
+   */
+  #writeSealed(connection: PeerConnection, envelope: Envelope): void {
+    this.#writeFrame(connection, this.#options.codec.seal(envelope, FRAME_PREFIX_BYTES), true);
+  }
+
+  #writeFrame(connection: PeerConnection, framed: Uint8Array, traffic: boolean): void {
     try {
       connection.writeFramed(framed, traffic ? this.#options.monotonic() : undefined);
       this.#framesSent += 1;

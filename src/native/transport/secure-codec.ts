@@ -28,6 +28,7 @@ import { DistributedError } from '../../contracts/errors.js';
 import {
   decodeEnvelope,
   decodeEnvelopeBatch,
+  DEFAULT_MAX_PAYLOAD_BYTES,
   encodeEnvelope,
   type Envelope,
   type EnvelopeLimits,
@@ -115,6 +116,7 @@ const MODE_PLAIN_BATCH = 0x14;
 const MAX_IN_PLACE_HEADROOM = 8;
 const ENCODE_RESERVE_BYTES = SECURE_HEADER_BYTES + MAX_IN_PLACE_HEADROOM;
 const HEADER_VERSION = 1;
+const EMPTY_PAYLOAD = new Uint8Array(0);
 
 /** Replay state of one sender: its current session and the sequence numbers seen in the window. */
 class SenderState {
@@ -334,9 +336,21 @@ export class SecureCodec {
    */
   seal(envelope: Envelope, headroom = 0): Uint8Array {
     const bodyStart = headroom + SECURE_HEADER_BYTES;
-    // The envelope and the seal are written after room for the header, so nothing is copied twice.
-    const plain = this.#encode(envelope, this.#keyring === undefined ? bodyStart : 0);
-    return this.#finish(plain, headroom, false);
+    if (this.#keyring === undefined) {
+      // The envelope is written after room for the header, so nothing is copied twice.
+      return this.#finish(this.#encode(envelope, bodyStart), headroom, false);
+    }
+    // Sealed: the cipher reads the payload where it is, after the encoded head of the
+    // envelope, so the payload is never copied in the clear.
+    const head = this.#encodeHead(envelope);
+    const header = this.#nextHeader(false);
+    const body = this.#keyring.sealParts([head, envelope.payload], header, bodyStart);
+    return this.#commit(body, header, headroom);
+  }
+
+  /** Whether frames are sealed (a keyring is set), rather than sent in plaintext. */
+  get seals(): boolean {
+    return this.#keyring !== undefined;
   }
 
   /**
@@ -410,13 +424,43 @@ export class SecureCodec {
   }
 
   /**
-   * Numbers and seals `plain` (the content; in plaintext mode already after
-   * `headroom` + header bytes of free room) and writes the header in front.
+   * The encoded envelope without its payload bytes: everything up to and
+   * including the payload's length, checked as {@link encodeEnvelope} checks
+   * the whole envelope. The payload is the envelope's last field, right after
+   * its uint32 length (the envelope layout), so the head followed by the
+   * payload is exactly the encoded envelope.
    */
-  #finish(plain: Uint8Array, headroom: number, batch: boolean): Uint8Array {
+  #encodeHead(envelope: Envelope): Uint8Array {
+    const { payload } = envelope;
+    if (!(payload instanceof Uint8Array)) {
+      throw new DistributedError(
+        'INVALID_ARGUMENT',
+        'cannot encode envelope: payload must be a Uint8Array',
+      );
+    }
+    const maxPayloadBytes = this.#limits?.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    if (payload.length > maxPayloadBytes) {
+      throw new DistributedError(
+        'INVALID_ARGUMENT',
+        `cannot encode envelope: payload of ${payload.length} bytes exceeds ${maxPayloadBytes}`,
+      );
+    }
+    const head = this.#encode({ ...envelope, payload: EMPTY_PAYLOAD }, 0, allocateUnsafe);
+    const n = payload.length;
+    const at = head.length - 4;
+    head[at] = n >>> 24;
+    head[at + 1] = (n >>> 16) & 0xff;
+    head[at + 2] = (n >>> 8) & 0xff;
+    head[at + 3] = n & 0xff;
+    return head;
+  }
+
+  /**
+   * The security header of the next frame (the codec's one header array, valid
+   * until the next frame is numbered): mode, epoch and the next sequence number.
+   */
+  #nextHeader(batch: boolean): Uint8Array {
     const sequence = this.#sequence + 1;
-    // One header array reused for every frame: it is used (as the seal's associated
-    // data, then copied into the body) before this method returns.
     const header = this.#header;
     if (this.#keyring === undefined) header[0] = batch ? MODE_PLAIN_BATCH : MODE_PLAIN;
     else header[0] = batch ? MODE_SEALED_BATCH : MODE_SEALED;
@@ -430,13 +474,29 @@ export class SecureCodec {
     header[14] = (low >>> 16) & 0xff;
     header[15] = (low >>> 8) & 0xff;
     header[16] = low & 0xff;
+    return header;
+  }
+
+  /** Takes the sequence number of `header` as used and writes the header in front of `body`. */
+  #commit(body: Uint8Array, header: Uint8Array, headroom: number): Uint8Array {
+    this.#sequence += 1;
+    body.set(header, headroom);
+    return body;
+  }
+
+  /**
+   * Numbers and seals `plain` (the content; in plaintext mode already after
+   * `headroom` + header bytes of free room) and writes the header in front.
+   */
+  #finish(plain: Uint8Array, headroom: number, batch: boolean): Uint8Array {
+    // One header array reused for every frame: it is used (as the seal's associated
+    // data, then copied into the body) before this method returns.
+    const header = this.#nextHeader(batch);
     const body =
       this.#keyring === undefined
         ? plain
         : this.#keyring.seal(plain, header, headroom + SECURE_HEADER_BYTES);
-    this.#sequence = sequence;
-    body.set(header, headroom);
-    return body;
+    return this.#commit(body, header, headroom);
   }
 
   /**

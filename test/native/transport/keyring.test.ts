@@ -43,6 +43,30 @@ describe('Keyring', () => {
     );
   });
 
+  it('seals parts as their concatenation, after zeroed headroom, and in memory of its own from 4 KiB', () => {
+    const keyring = new Keyring([{ keyId: 'k1', key: KEY_A }], 'k1');
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 3000 }), { maxLength: 4 }),
+        fc.integer({ min: 0, max: 24 }),
+        (parts, headroom) => {
+          const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+          let offset = 0;
+          for (const part of parts) {
+            joined.set(part, offset);
+            offset += part.length;
+          }
+          const sealed = keyring.sealParts(parts, ad, headroom);
+          expect(sealed.length).toBe(headroom + 1 + 2 + NONCE_BYTES + joined.length + TAG_BYTES);
+          expect([...sealed.subarray(0, headroom)]).toEqual(new Array<number>(headroom).fill(0));
+          expect([...keyring.open(sealed.subarray(headroom), ad)]).toEqual([...joined]);
+          if (sealed.length >= 4096) expect(sealed.byteLength).toBe(sealed.buffer.byteLength);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
   it('uses a fresh nonce each time', () => {
     const keyring = new Keyring([{ keyId: 'k1', key: KEY_A }], 'k1');
     const one = keyring.seal(new Uint8Array(8), ad);

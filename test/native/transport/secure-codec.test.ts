@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DistributedError } from '../../../src/contracts/errors.js';
-import { WIRE_VERSION, type Envelope } from '../../../src/core/wire/envelope.js';
+import { encodeEnvelope, WIRE_VERSION, type Envelope } from '../../../src/core/wire/envelope.js';
 import { WireError } from '../../../src/core/wire/wire-error.js';
 import { Keyring } from '../../../src/native/transport/keyring.js';
 import {
@@ -377,5 +377,39 @@ describe('SecureCodec batches', () => {
     const lent = q.openBatch(p.sealBatch([p.encode(large)]), false)[0]!;
     expect(lent.payload.byteOffset).toBe(0);
     expect(lent.payload).toEqual(large.payload);
+  });
+
+  it('seals an envelope without copying its payload into bytes equal to its encoding', () => {
+    const a = codec('a');
+    const keyring = ring();
+    fc.assert(
+      fc.property(envelopeArbitrary(), fc.integer({ min: 0, max: 8 }), (envelope, headroom) => {
+        const sent = { ...envelope, from: 'a', to: 'b' };
+        const frame = a.seal(sent, headroom);
+        expect(Array.from(frame.subarray(0, headroom))).toEqual(
+          new Array<number>(headroom).fill(0),
+        );
+        const body = frame.subarray(headroom);
+        const plainBytes = keyring.open(
+          body.subarray(SECURE_HEADER_BYTES),
+          body.subarray(0, SECURE_HEADER_BYTES),
+        );
+        expect(plainBytes).toEqual(encodeEnvelope(sent));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('refuses to seal a bad payload, and numbers no frame for it', () => {
+    const a = codec('a', { limits: { maxPayloadBytes: 16 } });
+    const b = codec('b', { limits: { maxPayloadBytes: 16 } });
+    const tooLarge = { ...message('a', 'b', 1), payload: new Uint8Array(17) };
+    expect(() => a.seal(tooLarge)).toThrow(DistributedError);
+    const notBytes = { ...message('a', 'b', 1), payload: [1, 2] as unknown as Uint8Array };
+    expect(() => a.seal(notBytes)).toThrow(DistributedError);
+    const body = a.seal(message('a', 'b', 2));
+    // The first frame numbered is 1: the refused envelopes used no sequence number.
+    expect((body[15]! << 8) | body[16]!).toBe(1);
+    expect(b.open(body)).toEqual(message('a', 'b', 2));
   });
 });
