@@ -1,5 +1,5 @@
 /**
- * `tsx scripts/swim-completeness.ts [--seeds N] [--from S] [--nodes N] [--lifeguard on|off]`:
+ * `tsx scripts/swim-completeness.ts [--seeds N] [--from S] [--nodes N] [--lifeguard on|off] [--fallback on|off] [--loss P]`:
  * runs the SWIM completeness simulation over many seeds (a crashed member must
  * be declared dead by every live member within `failureDetectionBoundMs`), and
  * prints the pass rate (target: at least 99.9%) and the distribution of the
@@ -15,6 +15,7 @@ const { values } = parseArgs({
     from: { type: 'string', default: '1' },
     nodes: { type: 'string', default: '20' },
     lifeguard: { type: 'string', default: 'on' },
+    fallback: { type: 'string', default: 'on' },
     loss: { type: 'string', default: '0.01' },
   },
 });
@@ -23,6 +24,7 @@ const from = Number(values.from);
 const nodes = Number(values.nodes);
 const loss = Number(values.loss);
 const lifeguard = values.lifeguard !== 'off';
+const fallbackPing = values.fallback !== 'off';
 
 const started = performance.now();
 const detections: number[] = [];
@@ -30,7 +32,7 @@ const suspicions: number[] = [];
 const failures: string[] = [];
 let bound = 0;
 for (let seed = from; seed < from + seeds; seed++) {
-  const run = await runSwimCompleteness(seed, { nodes, lifeguard }, loss);
+  const run = await runSwimCompleteness(seed, { nodes, lifeguard, fallbackPing }, loss);
   bound = run.boundMs;
   if (run.failure !== undefined) {
     failures.push(run.failure);
@@ -47,7 +49,7 @@ const pct = (list: number[], p: number): string => {
 const rate = (seeds - failures.length) / seeds;
 process.stdout.write(
   [
-    `swim completeness: ${nodes} members, ${(loss * 100).toFixed(1)}% loss, Lifeguard ${lifeguard ? 'on' : 'off'}, seeds ${from}..${from + seeds - 1}`,
+    `swim completeness: ${nodes} members, ${(loss * 100).toFixed(1)}% loss, Lifeguard ${lifeguard ? 'on' : 'off'}, fallback ping ${fallbackPing ? 'on' : 'off'}, seeds ${from}..${from + seeds - 1}`,
     `bound failureDetectionBoundMs = ${(bound / 1000).toFixed(2)} s after the crash`,
     `passed ${seeds - failures.length}/${seeds} = ${(rate * 100).toFixed(2)}% (target >= 99.9%)`,
     `crash -> first suspicion: p50 ${pct(suspicions, 0.5)}, p99 ${pct(suspicions, 0.99)}, max ${pct(suspicions, 1)}`,

@@ -3,10 +3,13 @@
  * member paused for 2 s in every 10 s (a GC stall) from the moment membership
  * has converged. Invariant (after every event, Lifeguard on): no member is
  * ever declared dead — none crashes. The run also counts false suspicions, so
- * the same setup with Lifeguard off measures what Lifeguard saves.
+ * the same setup with Lifeguard off measures what Lifeguard saves. Every member
+ * runs the fallback ping over the simulator's streams unless `fallbackPing` is
+ * false (memberlist has it on in both modes).
  */
 
 import type { SwimConfig } from '../../src/core/swim/config.js';
+import type { NativeSwim } from '../../src/native/swim/native-swim.js';
 import type { SimScenario } from '../../src/runtime/sim/scenario.js';
 import { formatFailure, Simulation } from '../../src/runtime/sim/simulation.js';
 import { setupSwimCluster, type SwimCluster } from './swim-cluster.js';
@@ -17,6 +20,10 @@ export interface SwimAccuracyOptions {
   readonly nodes?: number;
   /** Lifeguard on (default) or off. */
   readonly lifeguard?: boolean;
+  /** The fallback ping over a stream on (default, as memberlist) or off. */
+  readonly fallbackPing?: boolean;
+  /** See `SwimClusterOptions.fallbackHandshakeLoss`; default 0. */
+  readonly fallbackHandshakeLoss?: number;
   /** Tunables over the LAN profile. */
   readonly config?: Partial<SwimConfig>;
   /** When the pauses start (membership must have converged); default 15 000 ms. */
@@ -48,6 +55,13 @@ export interface SwimAccuracyCounts {
   raisedOfPaused: number;
   /** Of those, suspicions of members never paused (healthy). */
   raisedOfHealthy: number;
+  /** Of the suspicions of healthy members, those raised by the paused (or slow) member itself. */
+  raisedByPaused: number;
+  /**
+   * Of those, raised at the very instant it resumed (the stall: a probe
+   * timer that expired during the pause firing before the acks held meanwhile).
+   */
+  raisedByPausedAtResume: number;
   /** Suspect events at all members (each accusation counted at every member it reached). */
   suspectEvents: number;
   /** Of those, about healthy members. */
@@ -56,6 +70,10 @@ export interface SwimAccuracyCounts {
   refutationsByPaused: number;
   /** Dead declarations (every one is false here). */
   deaths: number;
+  /** Probes, at all members, that only a fallback ping answered (a suspicion each, without it). */
+  fallbackRescues: number;
+  /** Fallback pings sent, at all members. */
+  fallbackPings: number;
 }
 
 /** What an accuracy run recorded. */
@@ -83,6 +101,10 @@ export function setupSwimAccuracy(
   const cluster = setupSwimCluster(sim, {
     nodes: options.nodes ?? 16,
     lifeguard,
+    ...(options.fallbackPing === undefined ? {} : { fallbackPing: options.fallbackPing }),
+    ...(options.fallbackHandshakeLoss === undefined
+      ? {}
+      : { fallbackHandshakeLoss: options.fallbackHandshakeLoss }),
     forbidFalseDeaths: options.forbidFalseDeaths ?? lifeguard,
     ...(options.config === undefined ? {} : { config: options.config }),
   });
@@ -95,13 +117,27 @@ export function setupSwimAccuracy(
     raised: 0,
     raisedOfPaused: 0,
     raisedOfHealthy: 0,
+    raisedByPaused: 0,
+    raisedByPausedAtResume: 0,
     suspectEvents: 0,
     suspectEventsOfHealthy: 0,
     refutationsByPaused: 0,
     deaths: 0,
+    fallbackRescues: 0,
+    fallbackPings: 0,
   };
   let counting = false;
   let refutationsAtStart = 0;
+  let resumedAt = Number.NEGATIVE_INFINITY;
+  const sum = (stat: (swim: NativeSwim) => number): number => {
+    let total = 0;
+    for (const swim of cluster.swims.values()) total += stat(swim);
+    return total;
+  };
+  const rescues = (swim: NativeSwim): number => swim.stats.fallbackRescues;
+  const pings = (swim: NativeSwim): number => swim.stats.packetsOut['fallback-ping'];
+  let rescuesAtStart = 0;
+  let pingsAtStart = 0;
   cluster.onEvent.add((observer, event) => {
     if (!counting) return;
     const subject = event.member.nodeId;
@@ -112,6 +148,10 @@ export function setupSwimAccuracy(
         counts.raised += 1;
         if (subject === paused) counts.raisedOfPaused += 1;
         else counts.raisedOfHealthy += 1;
+        if (observer === paused && subject !== paused) {
+          counts.raisedByPaused += 1;
+          if (sim.now === resumedAt) counts.raisedByPausedAtResume += 1;
+        }
       }
     } else if (event.type === 'dead') {
       counts.deaths += 1;
@@ -121,8 +161,11 @@ export function setupSwimAccuracy(
     if (!cluster.converged()) throw new Error('membership had not converged before the faults');
     counting = true;
     refutationsAtStart = cluster.swims.get(paused)?.stats.refutations ?? 0;
+    rescuesAtStart = sum(rescues);
+    pingsAtStart = sum(pings);
     const slow = options.slowInboundMs;
     const pauseOnce = (): void => {
+      resumedAt = s.now + pauseMs;
       if (slow === undefined) {
         s.pause(paused, pauseMs);
       } else {
@@ -139,6 +182,15 @@ export function setupSwimAccuracy(
   Object.defineProperty(counts, 'refutationsByPaused', {
     enumerable: true,
     get: () => (cluster.swims.get(paused)?.stats.refutations ?? 0) - refutationsAtStart,
+  });
+  // Nobody crashes, so the drivers counted from the start are the ones still running.
+  Object.defineProperty(counts, 'fallbackRescues', {
+    enumerable: true,
+    get: () => (counting ? sum(rescues) - rescuesAtStart : 0),
+  });
+  Object.defineProperty(counts, 'fallbackPings', {
+    enumerable: true,
+    get: () => (counting ? sum(pings) - pingsAtStart : 0),
   });
   return record;
 }
@@ -163,6 +215,8 @@ export interface SwimAccuracyRun {
   readonly seed: number;
   /** Lifeguard on or off. */
   readonly lifeguard: boolean;
+  /** The fallback ping on or off. */
+  readonly fallbackPing: boolean;
   /** The failure, formatted, when the run failed. */
   readonly failure: string | undefined;
   /** The counts. */
@@ -193,6 +247,7 @@ export async function runSwimAccuracy(
   return {
     seed,
     lifeguard: options.lifeguard ?? true,
+    fallbackPing: options.fallbackPing ?? true,
     failure: result.failure === undefined ? undefined : formatFailure(result.failure),
     counts: { ...record.counts },
   };

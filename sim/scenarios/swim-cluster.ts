@@ -1,7 +1,8 @@
 /**
  * A simulated SWIM cluster shared by the `swim-*` scenarios: N nodes, each
  * running `NativeSwim` over address-keyed datagrams on the simulator's
- * network, all joining through `n1`, with every membership event recorded and
+ * network (and the simulator's streams on the same port, for the fallback
+ * ping), all joining through `n1`, with every membership event recorded and
  * a safety invariant checked after every simulator event: no member declares a
  * member dead while that member runs (it was neither crashed nor left).
  */
@@ -9,6 +10,11 @@
 import type { SwimConfig } from '../../src/core/swim/config.js';
 import type { SwimEvent } from '../../src/core/swim/swim-node.js';
 import { NativeSwim } from '../../src/native/swim/native-swim.js';
+import type { SeededRandom } from '../../src/core/random/seeded-random.js';
+import {
+  addressStreamChannel,
+  type SwimFallbackChannel,
+} from '../../src/native/swim/swim-stream-channel.js';
 import { addressDatagramTransport } from '../../src/native/swim/swim-transport.js';
 import type { Runtime } from '../../src/runtime/runtime.js';
 import type { Simulation } from '../../src/runtime/sim/simulation.js';
@@ -22,6 +28,20 @@ export interface SwimClusterOptions {
   readonly nodes?: number;
   /** Lifeguard on (default) or off. */
   readonly lifeguard?: boolean;
+  /**
+   * The fallback ping over a stream on (default: every member listens for
+   * streams on its SWIM port) or off (no stream channel at all).
+   */
+  readonly fallbackPing?: boolean;
+  /**
+   * The simulator's stream handshake is never lost (only its data segments
+   * are, and retransmitted 200 ms later). Real TCP loses a SYN or SYN-ACK with
+   * the link's loss and resends it after 1 s — longer than the half period a
+   * fallback ping has. With this set (the datagram loss, e.g. 0.05), each
+   * fallback exchange is held back 1 s with probability `1 − (1 − p)²`, as if
+   * its handshake had lost a packet. Default 0 (the simulator's model).
+   */
+  readonly fallbackHandshakeLoss?: number;
   /** Tunables over the LAN profile. */
   readonly config?: Partial<SwimConfig>;
   /** Members start at random times in [0, startSpreadMs); default 2 000. */
@@ -68,7 +88,13 @@ export interface SwimCluster {
 export function setupSwimCluster(sim: Simulation, options: SwimClusterOptions = {}): SwimCluster {
   const count = options.nodes ?? 20;
   const ids = Array.from({ length: count }, (_, i) => `n${i + 1}`);
-  const config: Partial<SwimConfig> = { ...options.config, lifeguard: options.lifeguard ?? true };
+  const fallbackPing = options.fallbackPing ?? true;
+  const handshakeLoss = options.fallbackHandshakeLoss ?? 0;
+  const config: Partial<SwimConfig> = {
+    ...options.config,
+    lifeguard: options.lifeguard ?? true,
+    fallbackPing,
+  };
   const swims = new Map<string, NativeSwim>();
   const crashed = new Set<string>();
   const onEvent = new Set<(observer: string, event: SwimEvent) => void>();
@@ -78,9 +104,17 @@ export function setupSwimCluster(sim: Simulation, options: SwimClusterOptions = 
 
   const program = (id: string) => async (runtime: Runtime) => {
     const transport = await addressDatagramTransport(runtime, { port: SWIM_PORT });
+    const streams = fallbackPing
+      ? await addressStreamChannel(runtime, { port: SWIM_PORT })
+      : undefined;
+    const fallbackChannel =
+      streams === undefined || handshakeLoss === 0
+        ? streams
+        : lossyHandshake(streams, runtime, sim.random.fork(`handshake-${id}`), handshakeLoss);
     const swim = new NativeSwim(runtime, transport, {
       advertise: { host: id, port: SWIM_PORT },
       config,
+      ...(fallbackChannel === undefined ? {} : { fallbackChannel }),
       onListenerError: (error) => {
         throw error;
       },
@@ -142,6 +176,42 @@ export function setupSwimCluster(sim: Simulation, options: SwimClusterOptions = 
         }
       }
       return true;
+    },
+  };
+}
+
+/** TCP's initial retransmission timeout for a lost SYN (RFC 6298: 1 s). */
+const SYN_RETRANSMIT_MS = 1_000;
+
+/**
+ * A fallback channel whose exchanges start 1 s late with probability
+ * `1 − (1 − loss)²`: the handshake lost its SYN or its SYN-ACK (see
+ * `SwimClusterOptions.fallbackHandshakeLoss`).
+ */
+function lossyHandshake(
+  inner: SwimFallbackChannel,
+  runtime: Runtime,
+  random: SeededRandom,
+  loss: number,
+): SwimFallbackChannel {
+  const lost = 1 - (1 - loss) * (1 - loss);
+  return {
+    serve: (handler) => inner.serve(handler),
+    request: (to, nodeId, request, options) => {
+      if (random.next() >= lost) return inner.request(to, nodeId, request, options);
+      return new Promise<void>((resolve, reject) => {
+        const timer = runtime.clock.setTimer(SYN_RETRANSMIT_MS, () => {
+          options.signal.removeEventListener('abort', onAbort);
+          resolve();
+        });
+        const onAbort = (): void => {
+          timer.cancel();
+          reject(
+            options.signal.reason instanceof Error ? options.signal.reason : new Error('aborted'),
+          );
+        };
+        options.signal.addEventListener('abort', onAbort, { once: true });
+      }).then(() => inner.request(to, nodeId, request, options));
     },
   };
 }

@@ -21,6 +21,8 @@ export interface SwimCompletenessOptions {
   readonly nodes?: number;
   /** Lifeguard on (default) or off. */
   readonly lifeguard?: boolean;
+  /** The fallback ping over a stream on (default) or off. */
+  readonly fallbackPing?: boolean;
   /** Tunables over the LAN profile. */
   readonly config?: Partial<SwimConfig>;
   /** When the member crashes (membership must have converged by then); default 15 000 ms. */
@@ -63,6 +65,7 @@ export function setupSwimCompleteness(
   const cluster = setupSwimCluster(sim, {
     nodes,
     ...(options.lifeguard === undefined ? {} : { lifeguard: options.lifeguard }),
+    ...(options.fallbackPing === undefined ? {} : { fallbackPing: options.fallbackPing }),
     ...(options.config === undefined ? {} : { config: options.config }),
   });
   const boundMs = failureDetectionBoundMs(resolveSwimConfig(cluster.config), nodes);

@@ -36,6 +36,11 @@ export interface SwimLoadResult {
   readonly gossip: number;
   /** Full-state exchange packets. */
   readonly pushPull: number;
+  /**
+   * Fallback pings (one stream exchange each; not in `total`, which counts
+   * datagrams). Only a direct ping that misses its timeout causes one.
+   */
+  readonly fallback: number;
   /** Bytes per member per period. */
   readonly bytes: number;
 }
@@ -87,6 +92,7 @@ export function setupSwimLoad(sim: Simulation, options: SwimLoadOptions = {}): S
     let probe = 0;
     let gossip = 0;
     let pushPull = 0;
+    let fallback = 0;
     let bytes = 0;
     for (const [id, end] of after) {
       const start = before.get(id);
@@ -96,6 +102,7 @@ export function setupSwimLoad(sim: Simulation, options: SwimLoadOptions = {}): S
       probe += d('ping') + d('ack') + d('ping-req') + d('nack');
       gossip += d('gossip') + d('alive') + d('suspect') + d('dead');
       pushPull += d('push-pull');
+      fallback += d('fallback-ping');
       bytes += end.bytesOut - start.bytesOut;
     }
     const per = nodes * (length / period);
@@ -105,6 +112,7 @@ export function setupSwimLoad(sim: Simulation, options: SwimLoadOptions = {}): S
       probe: probe / per,
       gossip: gossip / per,
       pushPull: pushPull / per,
+      fallback: fallback / per,
       bytes: bytes / per,
     });
   });

@@ -69,3 +69,4 @@ export * from './raft/message-codec.js';
 export * from './raft/config-state-machine.js';
 export * from './membership/voter-plan.js';
 export * from './membership/join-request.js';
+export * from './swim/fallback.js';

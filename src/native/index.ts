@@ -27,3 +27,4 @@ export { isForwardMessage } from './raft/raft-forward-codec.js';
 export * from './membership/leader-failover.js';
 export * from './membership/native-cluster-membership.js';
 export * from '../core/membership/voter-plan.js';
+export * from './swim/swim-stream-channel.js';

@@ -108,6 +108,16 @@ export interface SwimConfig {
    * timeout, for comparison. On in every profile.
    */
   readonly lifeguard: boolean;
+  /**
+   * memberlist's TCP fallback ping (its `DisableTcpPings`, inverted): when the
+   * direct ping misses its timeout, the prober also pings the target over a
+   * reliable stream, alongside the ping-reqs, and an ack that comes back that
+   * way before the period ends counts. A datagram path that loses packets then
+   * no longer makes a reachable member suspect. Needs a stream channel in the
+   * driver; a driver without one (e.g. SWIM over the P2P gossip transport)
+   * runs with it off. On in every profile.
+   */
+  readonly fallbackPing: boolean;
 }
 
 /**
@@ -138,6 +148,7 @@ export const SWIM_LAN_CONFIG: SwimConfig = Object.freeze({
   maxRelays: 1_024,
   maxMetaBytes: 512,
   lifeguard: true,
+  fallbackPing: true,
 });
 
 /**
@@ -291,8 +302,10 @@ export function resolveSwimConfig(
       `maxPacketBytes must be in ${MIN_PACKET_BYTES}..${MAX_PACKET_BYTES}`,
     );
   }
-  if (typeof config['lifeguard'] !== 'boolean') {
-    throw new DistributedError('INVALID_ARGUMENT', 'lifeguard must be a boolean');
+  for (const name of ['lifeguard', 'fallbackPing'] as const) {
+    if (typeof config[name] !== 'boolean') {
+      throw new DistributedError('INVALID_ARGUMENT', `${name} must be a boolean`);
+    }
   }
   return Object.freeze(config);
 }

@@ -30,6 +30,12 @@ export interface ProbeInFlight {
   expectedNacks: number;
   /** Nacks received. */
   nacks: number;
+  /**
+   * The fallback ping over a stream: `none` (not sent: off, or still in the
+   * direct phase), `pending`, `acked` (the target answered: the probe succeeds
+   * at the end of the period even without a datagram ack), or `failed`.
+   */
+  fallback: 'none' | 'pending' | 'acked' | 'failed';
 }
 
 /**

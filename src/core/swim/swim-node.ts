@@ -25,6 +25,12 @@ import { retransmitLimit, TransmitLimitedQueue } from '../gossip/transmit-queue.
 import { WireError, type WireRejectReason } from '../wire/wire-error.js';
 import { Awareness } from './awareness.js';
 import {
+  decodeFallbackAck,
+  decodeFallbackPing,
+  encodeFallbackAck,
+  encodeFallbackPing,
+} from './fallback.js';
+import {
   concatSwimPacket,
   decodeSwimPacket,
   DEFAULT_SWIM_CODEC_LIMITS,
@@ -47,12 +53,14 @@ import {
   type SwimRandom,
 } from './member-table.js';
 import type {
+  SwimAck,
   SwimAddress,
   SwimAlive,
   SwimDead,
   SwimMessage,
   SwimMessageType,
   SwimPeer,
+  SwimPing,
   SwimPushPull,
   SwimStateEntry,
   SwimSuspect,
@@ -72,10 +80,64 @@ export interface SwimSend {
   readonly to: SwimAddress;
   /** The receiving member's id, when known (joins to a seed address do not know it). */
   readonly nodeId?: string;
-  /** What the packet mainly carries (`alive`, `suspect` or `dead` for a gossip-only packet). */
-  readonly kind: SwimMessageType | 'gossip';
-  /** The encoded packet. */
+  /**
+   * What the packet mainly carries (`alive`, `suspect` or `dead` for a
+   * gossip-only packet). `fallback-ping` is not a datagram: it goes over a
+   * reliable stream to the target (see {@link SwimFallbackPing}).
+   */
+  readonly kind: SwimSendKind;
+  /** The encoded packet (for `fallback-ping`, the body of the one frame to write). */
   readonly bytes: Uint8Array;
+}
+
+/**
+ * What a {@link SwimSend} carries: a message type, `gossip` for a
+ * gossip-only packet, or `fallback-ping` for a ping over a stream.
+ *
+ * @since 2.0.0
+ */
+export type SwimSendKind = SwimMessageType | 'gossip' | 'fallback-ping';
+
+/**
+ * A fallback ping to send (memberlist's TCP ping): not a datagram. The
+ * driver opens a reliable stream to `to`, writes `bytes` as one frame, reads
+ * one frame back, and hands it to {@link SwimNode.fallbackResult} with `seq` —
+ * or hands `undefined` when the stream could not be opened, broke, or gave no
+ * answer by `deadline` (then it closes the stream). Exactly one result per
+ * fallback ping.
+ *
+ * @since 2.0.0
+ */
+export interface SwimFallbackPing extends SwimSend {
+  /** The kind. */
+  readonly kind: 'fallback-ping';
+  /** The probe's seq, to give back with the result. */
+  readonly seq: number;
+  /** When the answer stops mattering (the end of the probe's period), in this node's monotonic ms. */
+  readonly deadline: number;
+}
+
+/**
+ * Whether a send is a fallback ping (to go over a stream, not as a datagram).
+ *
+ * @param send - A send from a {@link SwimReady}.
+ * @returns `true` for a {@link SwimFallbackPing}.
+ * @since 2.0.0
+ */
+export function isSwimFallbackPing(send: SwimSend): send is SwimFallbackPing {
+  return send.kind === 'fallback-ping';
+}
+
+/**
+ * The answer to a fallback ping received on a stream.
+ *
+ * @since 2.0.0
+ */
+export interface SwimFallbackAnswer {
+  /** The frame body to write back (the ack); absent when there is nothing to answer. */
+  readonly reply?: Uint8Array;
+  /** Why the decoder refused the request; absent when it was accepted. */
+  readonly rejected?: WireRejectReason;
 }
 
 /**
@@ -152,8 +214,8 @@ export interface SwimReceipt extends SwimReady {
  * @since 2.0.0
  */
 export interface SwimStats {
-  /** Packets produced, by primary kind. */
-  packetsOut: Record<SwimMessageType | 'gossip', number>;
+  /** Packets produced, by primary kind (`fallback-ping`: pings sent over a stream). */
+  packetsOut: Record<SwimSendKind, number>;
   /** Bytes of those packets. */
   bytesOut: number;
   /** Packets received and decoded. */
@@ -171,8 +233,21 @@ export interface SwimStats {
    * helper stayed silent (Lifeguard: the fault is likely ours).
    */
   withheldSuspicions: number;
+  /** Fallback pings answered with a valid ack (in time for the probe or not). */
+  fallbackAcks: number;
+  /** Fallback pings that got no valid ack: no stream, a broken one, none by the deadline, a bad one. */
+  fallbackFailures: number;
+  /**
+   * Probes only a fallback ping answered: without it the target would have
+   * been suspected (memberlist logs these as a sign of a datagram problem).
+   */
+  fallbackRescues: number;
+  /** Fallback pings from others answered with an ack. */
+  fallbackAnswers: number;
   /** Times this node refuted suspicion or death of itself. */
   refutations: number;
+  /** Times this node said alive again to a member still accusing an incarnation it had refuted. */
+  reassertions: number;
   /** Members this node declared dead when its suspicion timed out. */
   declaredDead: number;
   /** Ping-req requests dropped because `maxRelays` relays were in flight. */
@@ -223,6 +298,7 @@ function emptyStats(): SwimStats {
       dead: 0,
       'push-pull': 0,
       gossip: 0,
+      'fallback-ping': 0,
     },
     bytesOut: 0,
     packetsIn: 0,
@@ -231,7 +307,12 @@ function emptyStats(): SwimStats {
     indirectProbes: 0,
     failedProbes: 0,
     withheldSuspicions: 0,
+    fallbackAcks: 0,
+    fallbackFailures: 0,
+    fallbackRescues: 0,
+    fallbackAnswers: 0,
     refutations: 0,
+    reassertions: 0,
     declaredDead: 0,
     relaysDropped: 0,
     membersIgnored: 0,
@@ -583,6 +664,78 @@ export class SwimNode {
     return this.#drain();
   }
 
+  /**
+   * Answers a fallback ping another member sent over a stream (the driver
+   * writes `reply` back as one frame, then closes the stream). A request the
+   * decoder refuses, or one addressed to another member id, gets no reply.
+   *
+   * @param now - Now.
+   * @param bytes - The untrusted frame body.
+   * @returns The reply, or why there is none.
+   */
+  answerFallbackPing(now: number, bytes: Uint8Array): SwimFallbackAnswer {
+    this.#now = now;
+    let ping: SwimPing;
+    try {
+      ping = decodeFallbackPing(bytes, this.limits);
+    } catch (error) {
+      if (!(error instanceof WireError)) throw error;
+      this.#stats.rejected[error.reason] = (this.#stats.rejected[error.reason] ?? 0) + 1;
+      return Object.freeze({ rejected: error.reason });
+    }
+    this.#stats.packetsIn += 1;
+    if (!this.#started) return NO_ANSWER;
+    if (ping.target !== this.self.nodeId) {
+      this.#stats.misdirectedPings += 1;
+      return NO_ANSWER;
+    }
+    this.#stats.fallbackAnswers += 1;
+    return Object.freeze({
+      reply: encodeFallbackAck({ type: 'ack', seq: ping.seq, from: this.self.nodeId }, this.limits),
+    });
+  }
+
+  /**
+   * Takes the outcome of a {@link SwimFallbackPing}: the answer read from
+   * the stream, or `undefined` when there was none (connection refused or
+   * broken, no answer by the deadline). An ack for the probe in flight, from
+   * its target, keeps the target from being suspected at the end of the
+   * period; anything else counts as a failed fallback.
+   *
+   * @param now - Now.
+   * @param seq - The fallback ping's `seq`.
+   * @param reply - The untrusted frame body read back, or `undefined`.
+   * @returns Work to do (none today); `rejected` when the decoder refused the answer.
+   */
+  fallbackResult(now: number, seq: number, reply: Uint8Array | undefined): SwimReceipt {
+    this.#now = now;
+    const probe = this.#probe?.seq === seq ? this.#probe : undefined;
+    if (reply === undefined) {
+      this.#stats.fallbackFailures += 1;
+      if (probe?.fallback === 'pending') probe.fallback = 'failed';
+      return this.#drain();
+    }
+    let ack: SwimAck;
+    try {
+      ack = decodeFallbackAck(reply, this.limits);
+    } catch (error) {
+      if (!(error instanceof WireError)) throw error;
+      this.#stats.rejected[error.reason] = (this.#stats.rejected[error.reason] ?? 0) + 1;
+      this.#stats.fallbackFailures += 1;
+      if (probe?.fallback === 'pending') probe.fallback = 'failed';
+      return { ...this.#drain(), rejected: error.reason };
+    }
+    this.#stats.packetsIn += 1;
+    if (ack.seq !== seq || (probe !== undefined && ack.from !== probe.target)) {
+      this.#stats.fallbackFailures += 1;
+      if (probe?.fallback === 'pending') probe.fallback = 'failed';
+      return this.#drain();
+    }
+    this.#stats.fallbackAcks += 1;
+    if (probe?.fallback === 'pending') probe.fallback = 'acked';
+    return this.#drain();
+  }
+
   // ---- probing ---------------------------------------------------------------
 
   #scale(ms: number): number {
@@ -608,6 +761,7 @@ export class SwimNode {
       endAt: now + this.#scale(c.probeIntervalMs),
       expectedNacks: 0,
       nacks: 0,
+      fallback: 'none',
     };
     const extra: SwimMessage[] = [];
     if (c.lifeguard && target.status === 'suspect') {
@@ -647,10 +801,40 @@ export class SwimNode {
       });
     }
     probe.expectedNacks = wantNack ? helpers.length : 0;
+    if (this.config.fallbackPing) {
+      // memberlist's TCP ping: alongside the ping-reqs, over a stream the network cannot silently
+      // drop, answered in time or not by the end of the period (when the probe is judged).
+      probe.fallback = 'pending';
+      const ping: SwimPing = {
+        type: 'ping',
+        seq: probe.seq,
+        target: target.nodeId,
+        from: this.self,
+      };
+      const bytes = encodeFallbackPing(ping, this.limits);
+      this.#stats.packetsOut['fallback-ping'] += 1;
+      this.#stats.bytesOut += bytes.length;
+      const send: SwimFallbackPing = {
+        to: { host: target.host, port: target.port },
+        nodeId: target.nodeId,
+        kind: 'fallback-ping',
+        bytes,
+        seq: probe.seq,
+        deadline: probe.endAt,
+      };
+      this.#sends.push(Object.freeze(send));
+    }
   }
 
   #probeFailed(probe: ProbeInFlight, now: number): void {
     this.#probe = undefined;
+    if (probe.fallback === 'acked') {
+      // No datagram ack came, but the target answered over the stream: it is alive (memberlist
+      // warns that the datagram path may be broken). A success for local health too.
+      this.#stats.fallbackRescues += 1;
+      if (this.config.lifeguard) this.#awareness.apply(-1);
+      return;
+    }
     this.#stats.failedProbes += 1;
     if (this.config.lifeguard) {
       // Missing nacks mean the helpers could not reach us either: we are the likely problem.
@@ -840,6 +1024,13 @@ export class SwimNode {
 
   #onSuspect(message: SwimSuspect, now: number): void {
     const record = this.#table.get(message.nodeId);
+    if (record === this.#selfRecord && message.incarnation < record.incarnation) {
+      // An accusation this member already refuted: its sender (a buddy probe's prober, or
+      // gossip) missed the refutation and will declare us dead when its timer runs out.
+      // Say alive again at the current incarnation; the answer to the probe carries it.
+      if (!this.#leaving) this.#reassertAlive();
+      return;
+    }
     if (record === undefined || message.incarnation < record.incarnation) return;
     const suspicion = this.#suspicions.get(message.nodeId);
     if (suspicion !== undefined) {
@@ -874,6 +1065,11 @@ export class SwimNode {
 
   #onDead(message: SwimDead, now: number): void {
     const record = this.#table.get(message.nodeId);
+    if (record === this.#selfRecord && message.incarnation < record.incarnation) {
+      // Someone declared dead an incarnation this member already refuted: spread the refutation again.
+      if (!this.#leaving) this.#reassertAlive();
+      return;
+    }
     if (record === undefined || message.incarnation < record.incarnation) return;
     this.#suspicions.delete(message.nodeId);
     if (record.status === 'dead' || record.status === 'left') return;
@@ -887,6 +1083,13 @@ export class SwimNode {
     const left = message.from === message.nodeId;
     this.#table.setStatus(record, left ? 'left' : 'dead', now);
     this.#emit(left ? 'left' : 'dead', record, left ? undefined : message.from);
+  }
+
+  /** Gossips this member's current incarnation again (no raise): for members that missed it. */
+  #reassertAlive(): void {
+    const me = this.#selfRecord;
+    this.#stats.reassertions += 1;
+    this.#enqueue({ type: 'alive', member: this.self, incarnation: me.incarnation, meta: me.meta });
   }
 
   #refute(accused: number): void {
@@ -1048,6 +1251,8 @@ export class SwimNode {
     return ready;
   }
 }
+
+const NO_ANSWER: SwimFallbackAnswer = Object.freeze({});
 
 const EMPTY_READY: SwimReady = Object.freeze({
   sends: Object.freeze([]),

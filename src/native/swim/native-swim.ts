@@ -14,8 +14,10 @@ import { resolveSwimConfig, type SwimConfig, type SwimProfile } from '../../core
 import type { SwimMember } from '../../core/swim/member-table.js';
 import type { SwimAddress } from '../../core/swim/messages.js';
 import {
+  isSwimFallbackPing,
   SwimNode,
   type SwimEvent,
+  type SwimFallbackPing,
   type SwimReady,
   type SwimSend,
   type SwimStats,
@@ -23,6 +25,7 @@ import {
 import type { WireRejectReason } from '../../core/wire/wire-error.js';
 import type { NetworkAddress, Runtime, Timer } from '../../runtime/runtime.js';
 import type { GossipTransport } from '../gossip/gossip-transport.js';
+import type { SwimFallbackChannel } from './swim-stream-channel.js';
 import { addressPeerId } from './swim-transport.js';
 
 /**
@@ -58,6 +61,13 @@ export interface NativeSwimOptions {
   readonly onListenerError?: (error: unknown) => void;
   /** Told about every packet the decoder refused (also counted in `stats.rejected`). */
   readonly onRejectedPacket?: (fromPeerId: string, reason: WireRejectReason) => void;
+  /**
+   * The reliable channel for the fallback ping (memberlist's TCP ping), e.g.
+   * `addressStreamChannel(runtime, { port })` on the transport's port. Without
+   * one the fallback ping is off (`config.fallbackPing` reads `false`): over a
+   * transport that is itself a stream (the P2P network) it would add nothing.
+   */
+  readonly fallbackChannel?: SwimFallbackChannel;
 }
 
 /**
@@ -83,6 +93,10 @@ export class NativeSwim implements Disposable {
   readonly #joinTimeoutMs: number;
   readonly #leaveGraceMs: number;
   readonly #joinWaiters = new Set<() => void>();
+  readonly #fallbackChannel: SwimFallbackChannel | undefined;
+  readonly #offServe: Unsubscribe | undefined;
+  /** Fallback exchanges in flight (at most about two: one probe at a time, each ending by its period). */
+  readonly #fallbacks = new Set<AbortController>();
   #timer: Timer | undefined;
   #armedAt = Number.POSITIVE_INFINITY;
   #closed = false;
@@ -98,10 +112,12 @@ export class NativeSwim implements Disposable {
   constructor(runtime: Runtime, transport: GossipTransport, options: NativeSwimOptions) {
     const config = resolveSwimConfig(options.config, options.profile);
     const maxPacketBytes = Math.min(config.maxPacketBytes, transport.maxBatchBytes ?? Infinity);
+    // No channel, no fallback ping: the config says so rather than counting pings never sent.
+    const fallbackPing = config.fallbackPing && options.fallbackChannel !== undefined;
     this.config =
-      maxPacketBytes === config.maxPacketBytes
+      maxPacketBytes === config.maxPacketBytes && fallbackPing === config.fallbackPing
         ? config
-        : resolveSwimConfig({ ...config, maxPacketBytes }, options.profile);
+        : resolveSwimConfig({ ...config, maxPacketBytes, fallbackPing }, options.profile);
     const joinTimeoutMs = options.joinTimeoutMs ?? 30_000;
     const leaveGraceMs = options.leaveGraceMs ?? 3 * this.config.gossipIntervalMs;
     for (const [name, value] of [
@@ -133,6 +149,14 @@ export class NativeSwim implements Disposable {
     });
     this.#offReceive = transport.onReceive((fromPeerId, bytes) => {
       this.#receive(fromPeerId, bytes);
+    });
+    this.#fallbackChannel = options.fallbackChannel;
+    // Answered whether or not this member's own fallback ping is on: others may have theirs on.
+    this.#offServe = options.fallbackChannel?.serve((request, from) => {
+      if (this.#closed) return undefined;
+      const answer = this.#node.answerFallbackPing(this.#now(), request);
+      if (answer.rejected !== undefined) this.#onRejected?.(addressPeerId(from), answer.rejected);
+      return answer.reply;
     });
     this.#apply(this.#node.start(this.#now()));
   }
@@ -268,6 +292,11 @@ export class NativeSwim implements Disposable {
     this.#timer?.cancel();
     this.#timer = undefined;
     this.#offReceive();
+    this.#offServe?.();
+    for (const controller of [...this.#fallbacks]) {
+      controller.abort(new DistributedError('CLOSED', 'SWIM membership is closed'));
+    }
+    this.#fallbacks.clear();
     this.#joinWaiters.clear();
   }
 
@@ -304,7 +333,49 @@ export class NativeSwim implements Disposable {
   }
 
   #send(send: SwimSend): void {
+    if (isSwimFallbackPing(send)) {
+      this.#sendFallback(send);
+      return;
+    }
     this.#transport.send(this.#peerIdFor(send.to, send.nodeId), send.bytes);
+  }
+
+  /**
+   * Runs one fallback exchange and gives the machine exactly one result: the
+   * reply, or nothing when the channel failed or the deadline (the probe's
+   * period end) passed first.
+   */
+  #sendFallback(send: SwimFallbackPing): void {
+    const channel = this.#fallbackChannel;
+    const controller = new AbortController();
+    let settled = false;
+    const settle = (reply: Uint8Array | undefined): void => {
+      if (settled) return;
+      settled = true;
+      timer.cancel();
+      this.#fallbacks.delete(controller);
+      if (this.#closed) return;
+      this.#apply(this.#node.fallbackResult(this.#now(), send.seq, reply));
+    };
+    // Without a channel the config has the fallback off, so this is defensive: fail it on a
+    // later turn (never inside the #apply that produced it).
+    const timer = this.#runtime.clock.setTimer(
+      channel === undefined ? 0 : Math.max(0, send.deadline - this.#now()),
+      () => {
+        controller.abort(new DistributedError('UNAVAILABLE', 'fallback ping: no answer in time'));
+        settle(undefined);
+      },
+    );
+    if (channel === undefined) return;
+    this.#fallbacks.add(controller);
+    channel.request(send.to, send.nodeId, send.bytes, { signal: controller.signal }).then(
+      (reply) => {
+        settle(reply);
+      },
+      () => {
+        settle(undefined);
+      },
+    );
   }
 
   /** Keeps one timer at the machine's next deadline (an earlier one is kept: a spare tick is harmless). */

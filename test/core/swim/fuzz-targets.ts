@@ -13,6 +13,12 @@ import {
   type SwimCodecLimits,
 } from '../../../src/core/swim/codec.js';
 import {
+  decodeFallbackAck,
+  decodeFallbackPing,
+  encodeFallbackAck,
+  encodeFallbackPing,
+} from '../../../src/core/swim/fallback.js';
+import {
   SWIM_MEMBER_STATUSES,
   type SwimMessage,
   type SwimPeer,
@@ -69,6 +75,21 @@ export const swimMessageArbitrary: fc.Arbitrary<SwimMessage> = fc.oneof(
     ),
   }),
 );
+
+/** Valid fallback pings (a packet holding exactly one ping). */
+export const fallbackPingArbitrary = fc.record({
+  type: fc.constant('ping' as const),
+  seq,
+  target: idString(1, 24),
+  from: peer,
+});
+
+/** Valid fallback acks. */
+export const fallbackAckArbitrary = fc.record({
+  type: fc.constant('ack' as const),
+  seq,
+  from: idString(1, 24),
+});
 
 /** Valid packets (1..5 messages). */
 export const swimPacketArbitrary = fc.array(swimMessageArbitrary, { minLength: 1, maxLength: 5 });
@@ -135,6 +156,56 @@ export const SWIM_FUZZ_TARGETS: readonly FuzzTarget[] = [
           for (const limits of [DEFAULT_SWIM_CODEC_LIMITS, SMALL]) {
             const decoded = expectValueOrWireError(() => decodeSwimPacket(bytes, limits));
             if (decoded !== undefined) checkSwimPacket(decoded, limits);
+          }
+        }),
+        { numRuns, ...(seed === undefined ? {} : { seed }) },
+      );
+    },
+  },
+  {
+    name: 'swim fallback ping and ack: round trip',
+    run: (numRuns, seed) => {
+      fc.assert(
+        fc.property(fallbackPingArbitrary, fallbackAckArbitrary, (ping, ack) => {
+          const decodedPing = decodeFallbackPing(encodeFallbackPing(ping));
+          const decodedAck = decodeFallbackAck(encodeFallbackAck(ack));
+          checkSwimPacket(Object.freeze([decodedPing, decodedAck]), DEFAULT_SWIM_CODEC_LIMITS);
+          if (JSON.stringify(decodedPing) !== JSON.stringify(ping))
+            throw new Error('ping round trip changed it');
+          if (JSON.stringify(decodedAck) !== JSON.stringify(ack))
+            throw new Error('ack round trip changed it');
+        }),
+        { numRuns, ...(seed === undefined ? {} : { seed }) },
+      );
+    },
+  },
+  {
+    name: 'swim fallback ping and ack: mutated or arbitrary bytes',
+    run: (numRuns, seed) => {
+      // Seeds: valid pings and acks, and valid packets of other shapes (refused as a whole).
+      const valid = fc.oneof(
+        fallbackPingArbitrary.map((ping) => encodeFallbackPing(ping)),
+        fallbackAckArbitrary.map((ack) => encodeFallbackAck(ack)),
+        swimPacketArbitrary.map((m) => encodeSwimPacket(m)),
+      );
+      fc.assert(
+        fc.property(mutatedBytes(valid), (bytes) => {
+          for (const limits of [DEFAULT_SWIM_CODEC_LIMITS, SMALL]) {
+            // The types promise a ping or an ack; the check is on the decoded value, not the type.
+            const ping: { type: string } | undefined = expectValueOrWireError(() =>
+              decodeFallbackPing(bytes, limits),
+            );
+            if (ping !== undefined) {
+              if (ping.type !== 'ping') throw new Error('a fallback ping decoded as another type');
+              checkSwimPacket(Object.freeze([ping as SwimMessage]), limits);
+            }
+            const ack: { type: string } | undefined = expectValueOrWireError(() =>
+              decodeFallbackAck(bytes, limits),
+            );
+            if (ack !== undefined && ack.type !== 'ack') {
+              throw new Error('a fallback ack decoded as another type');
+            }
+            if (ping !== undefined && ack !== undefined) throw new Error('both a ping and an ack');
           }
         }),
         { numRuns, ...(seed === undefined ? {} : { seed }) },

@@ -5,7 +5,12 @@
 
 import { createSeededRandom } from '../../../src/core/random/seeded-random.js';
 import { resolveSwimConfig, type SwimConfig } from '../../../src/core/swim/config.js';
-import { SwimNode, type SwimEvent, type SwimReady } from '../../../src/core/swim/swim-node.js';
+import {
+  isSwimFallbackPing,
+  SwimNode,
+  type SwimEvent,
+  type SwimReady,
+} from '../../../src/core/swim/swim-node.js';
 
 interface InFlight {
   at: number;
@@ -13,14 +18,23 @@ interface InFlight {
   from: string;
   to: string;
   bytes: Uint8Array;
+  /** A fallback ping on a stream: its probe seq (the reply comes back on the same stream). */
+  fallbackSeq?: number;
 }
 
 export class SwimNet {
   now = 0;
   readonly nodes = new Map<string, SwimNode>();
   readonly events: { observer: string; event: SwimEvent }[] = [];
-  /** Return true to drop a packet from → to. */
+  /** Return true to drop a datagram from → to (a cut link, by default for streams too). */
   drop: (from: string, to: string) => boolean = () => false;
+  /**
+   * Return true to break a fallback-ping stream from → to (the prober gets no
+   * answer). By default a stream breaks when either direction drops datagrams
+   * (a cut link); set it to model datagram loss a stream would retransmit through.
+   */
+  streamDrop: (from: string, to: string) => boolean = (from, to) =>
+    this.drop(from, to) || this.drop(to, from);
   /** Nodes that are down: they neither tick nor receive. */
   readonly down = new Set<string>();
   readonly #inFlight: InFlight[] = [];
@@ -47,6 +61,7 @@ export class SwimNet {
         from: id,
         to: send.to.host,
         bytes: send.bytes,
+        ...(isSwimFallbackPing(send) ? { fallbackSeq: send.seq } : {}),
       });
     }
     for (const event of ready.events) this.events.push({ observer: id, event });
@@ -70,6 +85,10 @@ export class SwimNet {
         .sort((a, b) => a.at - b.at || a.seq - b.seq);
       for (const m of due) this.#inFlight.splice(this.#inFlight.indexOf(m), 1);
       for (const m of due) {
+        if (m.fallbackSeq !== undefined) {
+          this.#deliverFallback(m, m.fallbackSeq);
+          continue;
+        }
         const node = this.nodes.get(m.to);
         if (
           node === undefined ||
@@ -86,6 +105,18 @@ export class SwimNet {
       }
     }
     this.now = Math.max(this.now, until);
+  }
+
+  /** A stream exchange: one round trip (the reply arrives with the request, 1 ms after sending). */
+  #deliverFallback(m: InFlight, seq: number): void {
+    const prober = this.nodes.get(m.from);
+    if (prober === undefined || this.down.has(m.from)) return;
+    const target = this.nodes.get(m.to);
+    const reply =
+      target === undefined || this.down.has(m.to) || this.streamDrop(m.from, m.to)
+        ? undefined
+        : target.answerFallbackPing(this.now, m.bytes).reply;
+    this.apply(m.from, prober.fallbackResult(this.now, seq, reply));
   }
 
   status(observer: string, subject: string): string | undefined {

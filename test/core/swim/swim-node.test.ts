@@ -182,6 +182,34 @@ describe('SwimNode: refutation, merge rules and Lifeguard', () => {
     expect(net.status('n1', 'n3')).toBe('alive');
   });
 
+  it('a prober that missed the refutation hears alive again from the buddy probe, and declares no one dead', () => {
+    const net = SwimNet.cluster(4, { gossipIntervalMs: 1_000_000, pushPullIntervalMs: 0 });
+    const n3 = net.nodes.get('n3')!;
+    // n3 was suspected at incarnation 0 and refuted (incarnation 1), but n1 never heard it.
+    net.apply(
+      'n3',
+      n3.receive(
+        net.now,
+        encodeSwimPacket([{ type: 'suspect', nodeId: 'n3', incarnation: 0, from: 'n2' }]),
+      ),
+    );
+    expect(n3.incarnation).toBe(1);
+    const n1 = net.nodes.get('n1')!;
+    net.apply(
+      'n1',
+      n1.receive(
+        net.now,
+        encodeSwimPacket([{ type: 'suspect', nodeId: 'n3', incarnation: 0, from: 'n1' }]),
+      ),
+    );
+    // n1's buddy probe repeats the stale accusation; n3 answers it with alive at 1, no new raise.
+    net.run(net.now + 20_000);
+    expect(n3.stats.reassertions).toBeGreaterThanOrEqual(1);
+    expect(n3.incarnation).toBe(1);
+    expect(net.status('n1', 'n3')).toBe('alive');
+    expect(net.eventsOf('n1', 'dead', 'n3')).toHaveLength(0);
+  });
+
   it('nacks: helpers tell a requester they could not reach the target either', () => {
     const net = SwimNet.cluster(5);
     net.down.add('n5');
