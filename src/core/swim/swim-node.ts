@@ -1027,8 +1027,8 @@ export class SwimNode {
     if (record === this.#selfRecord && message.incarnation < record.incarnation) {
       // An accusation this member already refuted: its sender (a buddy probe's prober, or
       // gossip) missed the refutation and will declare us dead when its timer runs out.
-      // Say alive again at the current incarnation; the answer to the probe carries it.
-      if (!this.#leaving) this.#reassertAlive();
+      // Say alive again at the current incarnation, to the accuser first.
+      if (!this.#leaving) this.#reassertAlive(message.from);
       return;
     }
     if (record === undefined || message.incarnation < record.incarnation) return;
@@ -1067,7 +1067,7 @@ export class SwimNode {
     const record = this.#table.get(message.nodeId);
     if (record === this.#selfRecord && message.incarnation < record.incarnation) {
       // Someone declared dead an incarnation this member already refuted: spread the refutation again.
-      if (!this.#leaving) this.#reassertAlive();
+      if (!this.#leaving) this.#reassertAlive(message.from);
       return;
     }
     if (record === undefined || message.incarnation < record.incarnation) return;
@@ -1085,11 +1085,22 @@ export class SwimNode {
     this.#emit(left ? 'left' : 'dead', record, left ? undefined : message.from);
   }
 
-  /** Gossips this member's current incarnation again (no raise): for members that missed it. */
-  #reassertAlive(): void {
+  /**
+   * Says alive again at the current incarnation (no raise), straight to the
+   * member still accusing an older one and through gossip for any others.
+   */
+  #reassertAlive(accuser: string): void {
     const me = this.#selfRecord;
     this.#stats.reassertions += 1;
-    this.#enqueue({ type: 'alive', member: this.self, incarnation: me.incarnation, meta: me.meta });
+    const alive: SwimMessage = {
+      type: 'alive',
+      member: this.self,
+      incarnation: me.incarnation,
+      meta: me.meta,
+    };
+    this.#enqueue(alive);
+    const to = this.#table.get(accuser);
+    if (to !== undefined && to !== me && to.status !== 'left') this.#send(to, to.nodeId, alive);
   }
 
   #refute(accused: number): void {
