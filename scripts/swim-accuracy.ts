@@ -13,7 +13,11 @@
  */
 
 import { parseArgs } from 'node:util';
-import { runSwimAccuracy, type SwimAccuracyCounts } from '../sim/scenarios/swim-accuracy.js';
+import {
+  emptySwimAccuracyCounts,
+  runSwimAccuracy,
+  type SwimAccuracyCounts,
+} from '../sim/scenarios/swim-accuracy.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,21 +41,7 @@ const handshakeLoss = Number(values['handshake-loss']);
 const started = performance.now();
 type Totals = SwimAccuracyCounts & { failedRuns: number; runsWithDeaths: number };
 async function measure(lifeguard: boolean): Promise<Totals> {
-  const total: Totals = {
-    raised: 0,
-    raisedOfPaused: 0,
-    raisedOfHealthy: 0,
-    raisedByPaused: 0,
-    raisedByPausedAtResume: 0,
-    suspectEvents: 0,
-    suspectEventsOfHealthy: 0,
-    refutationsByPaused: 0,
-    deaths: 0,
-    fallbackRescues: 0,
-    fallbackPings: 0,
-    failedRuns: 0,
-    runsWithDeaths: 0,
-  };
+  const total: Totals = { ...emptySwimAccuracyCounts(), failedRuns: 0, runsWithDeaths: 0 };
   for (let seed = from; seed < from + seeds; seed++) {
     const run = await runSwimAccuracy(seed, {
       nodes,

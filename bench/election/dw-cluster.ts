@@ -7,12 +7,12 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DW_MAIN } from '../../test/support/dw-process.js';
+import { freeTcpPorts } from '../../test/support/free-ports.js';
 import { agentArgs, type AgentSlot, type ClusterLaunch } from './agent-args.js';
 import { killGroup, onBenchExit } from './reaper.js';
 
@@ -31,32 +31,6 @@ export function dwCommand(): string[] {
     throw new Error(`${DW_MAIN} is missing: run \`npm run build\` first`);
   }
   return [DW_MAIN];
-}
-
-/** Free TCP ports on 127.0.0.1, all held open together so they differ, then released. */
-export async function freePorts(count: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let index = 0; index < count; index += 1) {
-      const server = createServer();
-      servers.push(server);
-      ports.push(
-        await new Promise<number>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => {
-            const bound = server.address();
-            resolve(typeof bound === 'object' && bound !== null ? bound.port : 0);
-          });
-        }),
-      );
-    }
-    return ports;
-  } finally {
-    await Promise.all(
-      servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))),
-    );
-  }
 }
 
 interface RunningAgent {
@@ -128,7 +102,7 @@ export class DwCluster {
     log: (line: string) => void,
   ): Promise<DwCluster> {
     const dataRoot = mkdtempSync(join(tmpdir(), 'dw-bench-election-'));
-    const ports = await freePorts(size * 2);
+    const ports = await freeTcpPorts(size * 2);
     const slots: AgentSlot[] = [];
     for (let index = 0; index < size; index += 1) {
       const dataDir = join(dataRoot, `n${String(index)}`);

@@ -76,6 +76,23 @@ export interface SwimAccuracyCounts {
   fallbackPings: number;
 }
 
+/** Counts with every field at zero, to add runs into. */
+export function emptySwimAccuracyCounts(): SwimAccuracyCounts {
+  return {
+    raised: 0,
+    raisedOfPaused: 0,
+    raisedOfHealthy: 0,
+    raisedByPaused: 0,
+    raisedByPausedAtResume: 0,
+    suspectEvents: 0,
+    suspectEventsOfHealthy: 0,
+    refutationsByPaused: 0,
+    deaths: 0,
+    fallbackRescues: 0,
+    fallbackPings: 0,
+  };
+}
+
 /** What an accuracy run recorded. */
 export interface SwimAccuracyRecord {
   /** The cluster. */
@@ -113,19 +130,7 @@ export function setupSwimAccuracy(
   const every = options.pauseEveryMs ?? 10_000;
   // Not the seed: every other member's join goes through it.
   const paused = cluster.ids[1 + sim.random.int(cluster.ids.length - 1)] as string;
-  const counts: SwimAccuracyCounts = {
-    raised: 0,
-    raisedOfPaused: 0,
-    raisedOfHealthy: 0,
-    raisedByPaused: 0,
-    raisedByPausedAtResume: 0,
-    suspectEvents: 0,
-    suspectEventsOfHealthy: 0,
-    refutationsByPaused: 0,
-    deaths: 0,
-    fallbackRescues: 0,
-    fallbackPings: 0,
-  };
+  const counts = emptySwimAccuracyCounts();
   let counting = false;
   let refutationsAtStart = 0;
   let resumedAt = Number.NEGATIVE_INFINITY;

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgentProcess, type AgentProcess } from '../support/dw-process.js';
 import { READ_ONLY_CONFIG_POLICY, addPolicy, putConfig } from '../support/cluster-policy.js';
+import { freeTcpPorts } from '../support/free-ports.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Three dw agents on loopback whose membership is the native one: SWIM and Raft
@@ -13,15 +13,6 @@ const IDS = ['n1', 'n2', 'n3'] as const;
 const agents = new Map<string, AgentProcess>();
 const clusterPorts = new Map<string, number>();
 const dataRoot = mkdtempSync(join(tmpdir(), 'dw-native-agent-'));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** n1 founds the cluster; the others join through every other member. */
 async function start(nodeId: string): Promise<AgentProcess> {
@@ -96,7 +87,8 @@ function put(nodeId: string, key: string, value: string): Promise<Response> {
 }
 
 beforeAll(async () => {
-  for (const id of IDS) clusterPorts.set(id, await freePort());
+  const ports = await freeTcpPorts(IDS.length);
+  IDS.forEach((id, index) => clusterPorts.set(id, ports[index] ?? 0));
   for (const id of IDS) await start(id);
   await waitFor(() => agreed(IDS), 30_000);
 }, 60_000);

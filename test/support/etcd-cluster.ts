@@ -6,9 +6,9 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeTcpPorts } from './free-ports.js';
 
 /** Where the etcd binary is; `ETCD_BIN` overrides. */
 export const ETCD_BIN = process.env['ETCD_BIN'] ?? 'etcd';
@@ -47,18 +47,6 @@ export interface EtcdCluster {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Starts `size` members and waits until the cluster has a leader.
  *
@@ -71,11 +59,13 @@ export async function startEtcdCluster(
 ): Promise<EtcdCluster> {
   const dataRoot = mkdtempSync(join(tmpdir(), 'dw-etcd-'));
   const members: EtcdMember[] = [];
+  const ports = await freeTcpPorts(2 * size);
   for (let index = 0; index < size; index += 1) {
+    const [clientPort, peerPort] = [ports[2 * index] ?? 0, ports[2 * index + 1] ?? 0];
     members.push({
       name: `etcd${String(index)}`,
-      clientUrl: `http://127.0.0.1:${String(await freePort())}`,
-      peerUrl: `http://127.0.0.1:${String(await freePort())}`,
+      clientUrl: `http://127.0.0.1:${String(clientPort)}`,
+      peerUrl: `http://127.0.0.1:${String(peerPort)}`,
       child: undefined,
     });
   }

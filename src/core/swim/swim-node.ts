@@ -1022,16 +1022,23 @@ export class SwimNode {
     else if (changed) this.#emit('updated', record);
   }
 
-  #onSuspect(message: SwimSuspect, now: number): void {
+  /**
+   * The record an accusation (`suspect` or `dead`) is about, or `undefined`
+   * when it is unknown or the news is stale. A stale accusation of this
+   * member means its sender (a buddy probe's prober, or gossip) missed the
+   * refutation and will declare us dead when its timer runs out: say alive
+   * again at the current incarnation, to the accuser first.
+   */
+  #accused(message: SwimSuspect | SwimDead): SwimMemberRecord | undefined {
     const record = this.#table.get(message.nodeId);
-    if (record === this.#selfRecord && message.incarnation < record.incarnation) {
-      // An accusation this member already refuted: its sender (a buddy probe's prober, or
-      // gossip) missed the refutation and will declare us dead when its timer runs out.
-      // Say alive again at the current incarnation, to the accuser first.
-      if (!this.#leaving) this.#reassertAlive(message.from);
-      return;
-    }
-    if (record === undefined || message.incarnation < record.incarnation) return;
+    if (record === undefined || message.incarnation >= record.incarnation) return record;
+    if (record === this.#selfRecord && !this.#leaving) this.#reassertAlive(message.from);
+    return undefined;
+  }
+
+  #onSuspect(message: SwimSuspect, now: number): void {
+    const record = this.#accused(message);
+    if (record === undefined) return;
     const suspicion = this.#suspicions.get(message.nodeId);
     if (suspicion !== undefined) {
       // Independent confirmations shorten the timeout; re-gossip them so others count them too.
@@ -1064,13 +1071,8 @@ export class SwimNode {
   }
 
   #onDead(message: SwimDead, now: number): void {
-    const record = this.#table.get(message.nodeId);
-    if (record === this.#selfRecord && message.incarnation < record.incarnation) {
-      // Someone declared dead an incarnation this member already refuted: spread the refutation again.
-      if (!this.#leaving) this.#reassertAlive(message.from);
-      return;
-    }
-    if (record === undefined || message.incarnation < record.incarnation) return;
+    const record = this.#accused(message);
+    if (record === undefined) return;
     this.#suspicions.delete(message.nodeId);
     if (record.status === 'dead' || record.status === 'left') return;
     if (record === this.#selfRecord) {

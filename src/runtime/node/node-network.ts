@@ -29,6 +29,26 @@ import {
 } from './node-stream-connection.js';
 
 /**
+ * What {@link NodeNetwork} passes to the socket it dials (a subclass may wrap the socket, as TLS does).
+ *
+ * @since 2.0.0
+ */
+export interface DialSocketOptions {
+  /** Where to dial. */
+  readonly host: string;
+  /** The port. */
+  readonly port: number;
+  /** Nagle off. */
+  readonly noDelay: boolean;
+  /** Read buffering. */
+  readonly readableHighWaterMark: number;
+  /** Write buffering. */
+  readonly writableHighWaterMark: number;
+  /** The resolver, when not the system's. */
+  readonly lookup?: LookupFunction;
+}
+
+/**
  * Options of {@link NodeNetwork}. Every bound has a default.
  *
  * @since 2.0.0
@@ -349,14 +369,7 @@ export class NodeNetwork implements Network {
    * @param options - Address, Nagle off, high-water marks, resolver.
    * @returns The socket, connecting.
    */
-  protected dialSocket(options: {
-    host: string;
-    port: number;
-    noDelay: boolean;
-    readableHighWaterMark: number;
-    writableHighWaterMark: number;
-    lookup?: LookupFunction;
-  }): Socket {
+  protected dialSocket(options: DialSocketOptions): Socket {
     return netConnect(options);
   }
 

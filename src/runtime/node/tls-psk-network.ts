@@ -6,11 +6,11 @@
  * @packageDocumentation
  */
 
-import type { LookupFunction, Server, Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { connect as tlsConnect, createServer as tlsCreateServer, type TLSSocket } from 'node:tls';
 import { DistributedError } from '../../contracts/errors.js';
 import type { StreamConnection } from '../runtime.js';
-import { NodeNetwork, type NodeNetworkOptions } from './node-network.js';
+import { NodeNetwork, type DialSocketOptions, type NodeNetworkOptions } from './node-network.js';
 import {
   NodeStreamConnection,
   type NodeStreamConnectionOptions,
@@ -252,14 +252,7 @@ export class TlsPskNetwork extends NodeNetwork {
    * @param options - Address, Nagle off, high-water marks, resolver.
    * @returns The TLS socket, handshaking.
    */
-  protected override dialSocket(options: {
-    host: string;
-    port: number;
-    noDelay: boolean;
-    readableHighWaterMark: number;
-    writableHighWaterMark: number;
-    lookup?: LookupFunction;
-  }): Socket {
+  protected override dialSocket(options: DialSocketOptions): Socket {
     const identities = this.#identities;
     const keys = this.#keys;
     const socket: TLSSocket = tlsConnect({

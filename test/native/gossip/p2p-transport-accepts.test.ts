@@ -9,14 +9,7 @@ import { NativeRaftNode } from '../../../src/native/raft/native-raft-node.js';
 import { RaftClusterConfig } from '../../../src/native/raft/raft-cluster-config.js';
 import { isForwardMessage } from '../../../src/native/raft/raft-forward-codec.js';
 import { startLoopbackNode, waitForPeers, type LoopbackNode } from '../p2p/support.js';
-
-async function until(predicate: () => boolean, maxMs = 20_000): Promise<void> {
-  const started = Date.now();
-  while (!predicate()) {
-    if (Date.now() - started > maxMs) throw new Error('condition not reached');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { waitFor } from '../../support/wait-for.js';
 
 const text = new TextEncoder();
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -61,16 +54,17 @@ describe('p2pGossipTransport accepts: several protocols over one encrypted netwo
         heard[name]?.push(`${from}:${new TextDecoder().decode(bytes)}`);
       });
     }
-    await until(() => sender.raft.peers().includes('b'));
+    await waitFor(() => sender.raft.peers().includes('b'), 20_000);
     sender.gossip.send('b', text.encode('DWG gossip'));
     sender.raft.send('b', text.encode('DWR raft'));
     sender.swim.send('b', text.encode('DWS swim'));
     // Another protocol's bytes on a transport's send are still delivered to their own receiver.
     sender.gossip.send('b', text.encode('DWR raft again'));
     sender.raft.send('b', text.encode('XYZ nobody'));
-    await until(
+    await waitFor(
       () =>
         (heard.gossip?.length ?? 0) + (heard.raft?.length ?? 0) + (heard.swim?.length ?? 0) >= 4,
+      20_000,
     );
     // Anything late would arrive in order after the last one sent on the same connection.
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -111,10 +105,10 @@ describe('p2pGossipTransport accepts: several protocols over one encrypted netwo
       });
       return { raft, store };
     });
-    await until(() => {
+    await waitFor(() => {
       const leader = nodes.find((n) => n.raft.role === 'leader');
       return leader !== undefined && nodes.every((n) => n.raft.leaderId === leader.raft.nodeId);
-    });
+    }, 20_000);
     const [first, second] = nodes.filter((n) => n.raft.role !== 'leader');
     // A write on a follower, forwarded to the leader over the P2P network, read on the other one.
     const written = await first?.store.put('tier/hot', 'ssd');

@@ -1,28 +1,13 @@
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeUdpPort } from '../../support/free-ports.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { datagramGossipTransport } from '../../../src/native/gossip/gossip-transport.js';
 import { NativeRaftNode } from '../../../src/native/raft/native-raft-node.js';
 import type { NetworkAddress } from '../../../src/runtime/runtime.js';
 import { createNodeRuntime, type NodeRuntime } from '../../../src/runtime/node/node-runtime.js';
-
-async function freePort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
-async function until(predicate: () => boolean, maxMs = 20_000): Promise<void> {
-  const started = Date.now();
-  while (!predicate()) {
-    if (Date.now() - started > maxMs) throw new Error('condition not reached');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { waitFor } from '../../support/wait-for.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -33,7 +18,7 @@ describe('NativeRaftNode on the Node runtime (UDP on loopback, SQLite)', () => {
   it('elects, replicates, and a restarted member recovers its log from SQLite', async () => {
     const ids = ['n1', 'n2', 'n3'];
     const table: Record<string, NetworkAddress> = {};
-    for (const id of ids) table[id] = { host: '127.0.0.1', port: await freePort() };
+    for (const id of ids) table[id] = { host: '127.0.0.1', port: await freeUdpPort() };
     const dirs: Record<string, string> = Object.fromEntries(
       ids.map((id) => [id, mkdtempSync(join(tmpdir(), `raft-${id}-`))]),
     );
@@ -65,7 +50,7 @@ describe('NativeRaftNode on the Node runtime (UDP on loopback, SQLite)', () => {
     for (const id of ids) await start(id);
     const leader = (): NativeRaftNode | undefined =>
       [...nodes.values()].find((n) => n.raft.role === 'leader')?.raft;
-    await until(() => leader() !== undefined);
+    await waitFor(() => leader() !== undefined, 20_000);
     const result = await leader()!.put('tier/hot', 'ssd');
     expect(result.ok).toBe(true);
     const follower = [...nodes.values()].find((n) => n.raft.role !== 'leader')!.raft;
@@ -76,9 +61,9 @@ describe('NativeRaftNode on the Node runtime (UDP on loopback, SQLite)', () => {
     await start(victim);
     const back = nodes.get(victim)!.raft;
     // Its own durable log, replayed before it hears from anyone.
-    await until(() => back.appliedIndex >= result.revision);
+    await waitFor(() => back.appliedIndex >= result.revision, 20_000);
     expect((await back.read('tier/hot', { linearizable: false }))?.value).toBe('ssd');
-    await until(() => back.leaderId !== '');
+    await waitFor(() => back.leaderId !== '', 20_000);
     expect((await back.read('tier/hot'))?.value).toBe('ssd');
   }, 60_000);
 });

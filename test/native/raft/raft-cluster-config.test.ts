@@ -1,4 +1,5 @@
 import { createSocket } from 'node:dgram';
+import { freeUdpPort } from '../../support/free-ports.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConfigChange } from '../../../src/contracts/cluster-config.js';
 import { DEFAULT_CONFIG_LIMITS } from '../../../src/core/raft/config-state-machine.js';
@@ -19,22 +20,7 @@ import type { NetworkAddress } from '../../../src/runtime/runtime.js';
 import { createNodeRuntime, type NodeRuntime } from '../../../src/runtime/node/node-runtime.js';
 import { clusterConfigCompliance } from '../../../src/testing/compliance/cluster-config.js';
 import { rejectionCode } from '../../../src/testing/compliance/error-code.js';
-
-async function freePort(): Promise<number> {
-  const socket = createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
-
-async function until(predicate: () => boolean, maxMs = 20_000): Promise<void> {
-  const started = Date.now();
-  while (!predicate()) {
-    if (Date.now() - started > maxMs) throw new Error('condition not reached');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { waitFor } from '../../support/wait-for.js';
 
 interface Member {
   readonly id: string;
@@ -56,7 +42,7 @@ interface Cluster {
 async function startCluster(forwarding = true): Promise<Cluster> {
   const ids = ['n1', 'n2', 'n3'];
   const table: Record<string, NetworkAddress> = {};
-  for (const id of ids) table[id] = { host: '127.0.0.1', port: await freePort() };
+  for (const id of ids) table[id] = { host: '127.0.0.1', port: await freeUdpPort() };
   const members: Member[] = [];
   for (const id of ids) {
     const runtime = createNodeRuntime({ nodeId: id });
@@ -91,10 +77,10 @@ async function startCluster(forwarding = true): Promise<Cluster> {
     },
   };
   try {
-    await until(() => {
+    await waitFor(() => {
       const leader = members.find((m) => m.raft.role === 'leader');
       return leader !== undefined && members.every((m) => m.raft.leaderId === leader.id);
-    });
+    }, 20_000);
   } catch (error) {
     await cluster.close();
     throw error;
@@ -167,7 +153,7 @@ describe('RaftClusterConfig on three members (UDP on loopback)', () => {
     await Promise.all(writes);
     const expected = (heard.get(c.leader().id) ?? []).length;
     expect(expected).toBeGreaterThanOrEqual(9);
-    await until(() => [...heard.values()].every((log) => log.length === expected));
+    await waitFor(() => [...heard.values()].every((log) => log.length === expected), 20_000);
     const [first, ...rest] = [...heard.values()];
     for (const log of rest) expect(log).toEqual(first);
     const revisions = (first ?? []).map((change) => change.revision);
@@ -213,7 +199,7 @@ describe('RaftClusterConfig on three members (UDP on loopback)', () => {
     const port = c.table[leader.id]?.port ?? 0;
     stranger.send(encodeForwardRequest(1, command), port, '127.0.0.1');
     stranger.send(new Uint8Array([0x44, 0x57, 0x46, 1, 9, 9]), port, '127.0.0.1');
-    await until(() => leader.store.stats.ignored >= 2);
+    await waitFor(() => leader.store.stats.ignored >= 2, 20_000);
     stranger.close();
     expect(leader.raft.lastIndex).toBe(before);
     expect(await leader.store.get('evil')).toBeUndefined();
