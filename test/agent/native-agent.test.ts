@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAgentProcess, type AgentProcess } from '../support/dw-process.js';
+import { runDw, startAgentProcess, type AgentProcess } from '../support/dw-process.js';
 import { READ_ONLY_CONFIG_POLICY, addPolicy, putConfig } from '../support/cluster-policy.js';
 import { freeTcpPorts } from '../support/free-ports.js';
 import { waitFor } from '../support/wait-for.js';
@@ -149,5 +149,24 @@ describe('dw agent --membership native', { timeout: 60_000 }, () => {
     expect((self['node'] as Node).role).toBe('follower');
     const read = await json('/v1/config?key=before-kill', leader);
     expect((read['entry'] as { value: string }).value).toBe('kept');
+  });
+});
+
+describe('dw agent --membership native: bad command lines', { timeout: 60_000 }, () => {
+  it('refuses a missing --bind or --data-dir, Raft timing without native, and a bad tick, with exit 2', () => {
+    const noDataDir = runDw(['agent', '--dev', '--membership', 'native', '--bind', '127.0.0.1:0']);
+    expect(noDataDir.status).toBe(2);
+    expect(noDataDir.stderr).toMatch(/--data-dir/);
+    const noBind = runDw(['agent', '--dev', '--membership', 'native', '--data-dir', dataRoot]);
+    expect(noBind.status).toBe(2);
+    expect(noBind.stderr).toMatch(/--bind/);
+    const timingAlone = runDw(['agent', '--dev', '--raft-tick-ms', '50']);
+    expect(timingAlone.status).toBe(2);
+    expect(timingAlone.stderr).toMatch(/need --membership native/);
+    const badTick = ['agent', '--dev', '--membership', 'native', '--bind', '127.0.0.1:0'];
+    expect(runDw([...badTick, '--data-dir', dataRoot, '--raft-tick-ms', '0']).status).toBe(2);
+    expect(runDw([...badTick, '--data-dir', dataRoot, '--raft-election-ticks', 'x']).status).toBe(
+      2,
+    );
   });
 });
