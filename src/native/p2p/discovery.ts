@@ -160,9 +160,9 @@ export class Discovery {
   }
 
   /**
-   * Learns peers named by another peer (second hand). A peer lost within
-   * `lostAfterMs` is not re-added on hearsay (the teller may not have noticed
-   * yet): it is probed with one dial instead, and known again only if it answers.
+   * Learns peers named by another peer (second hand). A peer this node lost
+   * is not re-added on hearsay (the teller may not have noticed yet): it is
+   * probed with one dial instead, and known again only if it answers.
    *
    * @param records - The peers named.
    */
@@ -172,7 +172,7 @@ export class Discovery {
       if (record.peerId === this.#options.localPeerId || peers.get(record.peerId) !== undefined) {
         continue;
       }
-      if (peers.recentlyLost(record.peerId)) this.#options.seeds.probe(record);
+      if (peers.wasLost(record.peerId)) this.#options.seeds.probe(record);
       else this.#options.addPeer(record.peerId, record, Object.freeze({}));
     }
   }

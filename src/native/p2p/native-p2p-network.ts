@@ -240,7 +240,6 @@ export class NativeP2PNetwork implements P2PNetwork, AsyncDisposable {
       this.#timer(delayMs, callback);
     this.#peers = new PeerTable({
       maxPeers: this.#options.maxPeers,
-      lostAfterMs: this.#options.lostAfterMs,
       maxOutboundQueueBytes: this.#options.maxOutboundQueueBytes,
       now,
       monotonic,

@@ -57,8 +57,6 @@ export interface PeerState {
 export interface PeerTableOptions {
   /** The most peers known at once (and the most tombstones kept). */
   readonly maxPeers: number;
-  /** How long a lost peer is not re-learnt from hearsay, in ms. */
-  readonly lostAfterMs: number;
   /** Bytes each peer's outbound queue holds at most. */
   readonly maxOutboundQueueBytes: number;
   /** Wall-clock time, in epoch ms. */
@@ -71,15 +69,18 @@ export interface PeerTableOptions {
 
 /**
  * The known peers, in the order they became known. A lost peer leaves a
- * tombstone so hearsay does not bring it back before `lostAfterMs`.
+ * tombstone, so hearsay alone never brings it back: the teller may not have
+ * noticed the loss yet, and two tellers that keep re-teaching each other a dead
+ * peer would otherwise keep it known for ever. It is known again only when it
+ * connects, or answers a probe.
  *
  * @since 2.0.0
  */
 export class PeerTable {
   readonly #options: PeerTableOptions;
   readonly #peers = new Map<string, PeerState>();
-  /** Lost peers and when they were lost (monotonic), oldest first, at most `maxPeers`. */
-  readonly #tombstones = new Map<string, number>();
+  /** Lost peers, oldest first, at most `maxPeers`. */
+  readonly #tombstones = new Set<string>();
 
   /**
    * @param options - Bounds, clocks and the flush to schedule.
@@ -157,7 +158,8 @@ export class PeerTable {
     this.#peers.delete(peer.peerId);
     peer.reconnectTimer?.cancel();
     peer.reconnectTimer = undefined;
-    this.#tombstones.set(peer.peerId, this.#options.monotonic());
+    this.#tombstones.delete(peer.peerId);
+    this.#tombstones.add(peer.peerId);
     if (this.#tombstones.size > this.#options.maxPeers) {
       const oldest = this.#tombstones.keys().next();
       if (oldest.done !== true) this.#tombstones.delete(oldest.value);
@@ -166,14 +168,14 @@ export class PeerTable {
   }
 
   /**
-   * Whether a peer was lost less than `lostAfterMs` ago.
+   * Whether a peer was lost and has not been known since (its tombstone is kept).
    *
    * @param peerId - A peer id.
    */
-  recentlyLost(peerId: string): boolean {
-    const lostAt = this.#tombstones.get(peerId);
-    return lostAt !== undefined && this.#options.monotonic() - lostAt < this.#options.lostAfterMs;
+  wasLost(peerId: string): boolean {
+    return this.#tombstones.has(peerId);
   }
+
 
   /**
    * Whether a known peer advertises this address.
