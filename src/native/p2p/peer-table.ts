@@ -176,7 +176,6 @@ export class PeerTable {
     return this.#tombstones.has(peerId);
   }
 
-
   /**
    * Whether a known peer advertises this address.
    *
